@@ -1,0 +1,53 @@
+/**
+ * What every adapter's connect() shares: option validation, refusing options the runtime cannot
+ * honour, the handshake timeout and the caller's signal. The adapter brings only the runtime call.
+ */
+import { SecureSocketError } from './errors.ts';
+import { type ResolvedConnectOptions, type ResolvedSocketOptions, resolveConnectOptions } from './options.ts';
+import { SecureSocket } from './socket.ts';
+import type { OpenContext, OpenedTransport } from './transport.ts';
+import type { Capabilities, ConnectOptions, ShutdownableSecureSocket } from './types.ts';
+
+export type ConnectTransport = (
+  context: OpenContext,
+  options: ResolvedConnectOptions,
+) => Promise<OpenedTransport>;
+
+function unsupported(what: string): SecureSocketError {
+  return new SecureSocketError('ERR_UNSUPPORTED', `This runtime's adapter cannot honour ${what}`, {
+    phase: 'connect',
+  });
+}
+
+/** Options a runtime cannot honour are refused up front, never silently ignored. */
+export function assertSupported(
+  options: ResolvedSocketOptions & Partial<ResolvedConnectOptions>,
+  capabilities: Capabilities,
+): void {
+  if (options.keepAlive && !capabilities.keepAlive) throw unsupported('keepAlive');
+  if (
+    options.keepAlive &&
+    options.keepAlive.initialDelayMs !== undefined &&
+    !capabilities.keepAliveInitialDelay
+  ) {
+    throw unsupported('keepAlive.initialDelayMs (only keepAlive: true)');
+  }
+  if (options.secureTransport === 'starttls' && !capabilities.startTls) {
+    throw unsupported("secureTransport: 'starttls'");
+  }
+  if (options.cert !== undefined && !capabilities.clientCertificates) throw unsupported('cert/key');
+  if (options.dangerouslyDisableVerification && !capabilities.disableVerification) {
+    throw unsupported('dangerouslyDisableVerification');
+  }
+}
+
+export async function connectWith(
+  options: ConnectOptions,
+  capabilities: Capabilities,
+  open: ConnectTransport,
+): Promise<ShutdownableSecureSocket> {
+  const resolved = resolveConnectOptions(options);
+  assertSupported(resolved, capabilities);
+  const socket = new SecureSocket(resolved, capabilities);
+  return socket.establish((context) => open(context, resolved), { accepted: false });
+}

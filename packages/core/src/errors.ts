@@ -1,0 +1,62 @@
+/**
+ * The one error type of closenotify. Every failure, on every runtime, surfaces as a
+ * `SecureSocketError` with a stable `code`: the same failure gives the same code everywhere, and
+ * the runtime's own error stays available as `cause` (DESIGN §5).
+ */
+
+export const ERROR_CODES = [
+  'ERR_CONNECT_REFUSED',
+  'ERR_CONNECT_TIMEOUT',
+  'ERR_HANDSHAKE_TIMEOUT',
+  'ERR_TLS_CERT_UNTRUSTED',
+  'ERR_TLS_CERT_EXPIRED',
+  'ERR_TLS_HOSTNAME_MISMATCH',
+  'ERR_TLS_PROTOCOL',
+  'ERR_TLS_ALERT',
+  'ERR_TLS_TRUNCATED',
+  'ERR_CONNECTION_RESET',
+  'ERR_WRITE_AFTER_SHUTDOWN',
+  'ERR_SOCKET_CLOSED',
+  'ERR_ABORTED',
+  'ERR_UNSUPPORTED',
+  'ERR_INVALID_OPTION',
+  'ERR_RUNTIME_UNSUPPORTED',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type ErrorPhase = 'connect' | 'handshake' | 'read' | 'write' | 'shutdown' | 'close';
+
+// Symbol.for, not a module-local symbol: two installed copies of core must recognise each other's errors.
+const brand = Symbol.for('closenotify.SecureSocketError');
+
+export interface SecureSocketErrorOptions {
+  phase: ErrorPhase;
+  cause?: unknown;
+}
+
+export class SecureSocketError extends Error {
+  readonly code: ErrorCode;
+  readonly phase: ErrorPhase;
+
+  constructor(code: ErrorCode, message: string, options: SecureSocketErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SecureSocketError';
+    this.code = code;
+    this.phase = options.phase;
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  /** `instanceof` that also holds across duplicate installs of @closenotify/core. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isSecureSocketError(value);
+  }
+}
+
+export function isSecureSocketError(value: unknown): value is SecureSocketError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}

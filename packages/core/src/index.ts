@@ -1,0 +1,82 @@
+/**
+ * @closenotify/core: the ShutdownableSecureSocket contract, its state machine, its errors and the
+ * lifecycle engine that every adapter builds on. No runtime globals: this package runs anywhere.
+ */
+
+export { assertSupported, type ConnectTransport, connectWith } from './connect.ts';
+// Constants
+export {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  MAX_TIMEOUT_MS,
+  SHUT_RD,
+  SHUT_RDWR,
+  SHUT_WR,
+} from './constants.ts';
+// Diagnostics
+export { type LiveResources, liveResources } from './diagnostics.ts';
+// Errors
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorPhase,
+  isErrorCode,
+  isSecureSocketError,
+  SecureSocketError,
+  type SecureSocketErrorOptions,
+} from './errors.ts';
+// Options
+export {
+  type ResolvedConnectOptions,
+  type ResolvedListenOptions,
+  type ResolvedSocketOptions,
+  resolveConnectOptions,
+  resolveListenOptions,
+} from './options.ts';
+export { listenWith, type SocketHandler, type StartListener } from './server.ts';
+// Engine (for adapters)
+export { SecureSocket, toSecureSocketError } from './socket.ts';
+// State machine
+export {
+  EVENT_MEANINGS,
+  ILLEGAL,
+  IllegalTransitionError,
+  nextState,
+  SOCKET_EVENTS,
+  SOCKET_STATES,
+  type SocketEvent,
+  STATE_MEANINGS,
+  STATE_RANK,
+  TRANSITIONS,
+  type Transition,
+  transitionOf,
+} from './state.ts';
+export type {
+  AcceptConnection,
+  Listener,
+  OpenContext,
+  OpenedTransport,
+  OpenTransport,
+  Transport,
+  TransportSink,
+} from './transport.ts';
+// The contract
+export type {
+  Capabilities,
+  CipherInfo,
+  CloseInitiator,
+  CloseReport,
+  ConnectOptions,
+  ListenOptions,
+  NetAddress,
+  PeerCertificateInfo,
+  SecureServer,
+  SessionInfo,
+  SessionInfoCapabilities,
+  ShutdownableSecureSocket,
+  ShutdownHow,
+  SocketOptions,
+  SocketState,
+  TlsVersion,
+  TruncationPolicy,
+} from './types.ts';

@@ -1,0 +1,690 @@
+/**
+ * The lifecycle engine: one `SecureSocket` per connection, the same on every runtime. It owns the
+ * state, the read queue, the write queue, close_notify ordering, the timers and the close report;
+ * an adapter only supplies a Transport and reports runtime events through the TransportSink.
+ */
+import { socketClosed, socketOpened } from './diagnostics.ts';
+import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
+import type { ResolvedSocketOptions } from './options.ts';
+import { nextState, type SocketEvent } from './state.ts';
+import type { OpenContext, OpenedTransport, OpenTransport, Transport, TransportSink } from './transport.ts';
+import type {
+  Capabilities,
+  CloseInitiator,
+  CloseReport,
+  SessionInfo,
+  ShutdownableSecureSocket,
+  ShutdownHow,
+  SocketState,
+} from './types.ts';
+
+/** Inbound bytes queued before the transport is paused; reading resumes below the low mark. */
+const PAUSE_AT_BYTES = 128 * 1024;
+const RESUME_BELOW_BYTES = 32 * 1024;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const encoder = new TextEncoder();
+const ignore = (): void => {};
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A promise whose rejection never counts as unhandled: a caller that ignores a returned promise
+ * must not crash the process (DESIGN §3, invariant 4); a caller that awaits it still sees the error.
+ */
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(ignore);
+  return { promise, resolve, reject };
+}
+
+function rejected(error: SecureSocketError): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(ignore);
+  return promise;
+}
+
+interface PendingWrite {
+  chunk: Uint8Array;
+  done: Deferred<void>;
+}
+
+/** Wraps anything thrown at core into a SecureSocketError, keeping it as the cause. */
+export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSocketError {
+  if (isSecureSocketError(cause)) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new SecureSocketError('ERR_SOCKET_CLOSED', `The socket failed: ${message}`, { phase, cause });
+}
+
+export class SecureSocket implements ShutdownableSecureSocket {
+  readonly capabilities: Capabilities;
+
+  #state: SocketState = 'connecting';
+  readonly #options: ResolvedSocketOptions;
+  readonly #startedAt = performance.now();
+  #transport: Transport | undefined;
+  readonly #opened = deferred<SessionInfo>();
+  readonly #closed = deferred<CloseReport>();
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+
+  // Read side.
+  #inbound: Uint8Array[] = [];
+  #inboundBytes = 0;
+  #readers: Deferred<Uint8Array | null>[] = [];
+  /** No more data will be handed to the application: local shutdown('read'), peer end, or closed. */
+  #readDone = false;
+  #readShutLocally = false;
+  #readError: SecureSocketError | undefined;
+  #paused = false;
+
+  // Write side.
+  #writeQueue: PendingWrite[] = [];
+  #writeBusy = false;
+  #writeShutdown: Deferred<void> | undefined;
+  #writeShutdownStarted = false;
+  #closeNotifySent = false;
+
+  // Peer and close bookkeeping.
+  #peerEnded = false;
+  #closeNotifyReceived: boolean | null = false;
+  #truncated: boolean | null = false;
+  #firstToShut: 'local' | 'peer' | undefined;
+  #initiator: CloseInitiator | undefined;
+  #error: SecureSocketError | undefined;
+  #closeCall: Promise<CloseReport> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastActivity = 0;
+  #signalCleanup: (() => void) | undefined;
+  /** Set while establish() runs: the socket ending (abort, fatal error) ends the attempt at once. */
+  #abandonEstablish: ((error: SecureSocketError) => void) | undefined;
+  /** close() with a timeout waits for the peer's close_notify; close({ timeoutMs: 0 }) does not. */
+  #closeWaitsForPeer = true;
+
+  #bytesRead = 0;
+  #bytesWritten = 0;
+  #bytesDiscarded = 0;
+
+  /** The adapter's view of this socket. */
+  readonly #sink: TransportSink = {
+    data: (chunk) => this.#receive(chunk),
+    end: (closeNotify) => this.#peerEnd(closeNotify),
+    error: (error) => this.#fail(error),
+    closed: () => this.#transportClosed(),
+  };
+
+  constructor(options: ResolvedSocketOptions, capabilities: Capabilities) {
+    this.#options = options;
+    this.capabilities = capabilities;
+    socketOpened();
+  }
+
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  get opened(): Promise<SessionInfo> {
+    return this.#opened.promise;
+  }
+
+  get closed(): Promise<CloseReport> {
+    return this.#closed.promise;
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const chunk = await this.read();
+          if (chunk === null) controller.close();
+          else controller.enqueue(chunk);
+        },
+        cancel: () => this.shutdown('read'),
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#readable;
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk),
+      close: () => this.shutdown('write'),
+      abort: (reason) => this.abort(reason),
+    });
+    return this.#writable;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#inbound.shift();
+    if (chunk !== undefined) {
+      this.#inboundBytes -= chunk.byteLength;
+      if (this.#paused && this.#inboundBytes < RESUME_BELOW_BYTES) this.#resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#readError) return rejected(this.#readError);
+    if (this.#readDone) return Promise.resolve(null);
+    const reader = deferred<Uint8Array | null>();
+    this.#readers.push(reader);
+    if (this.#paused) this.#resume();
+    return reader.promise;
+  }
+
+  #receive(chunk: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    this.#touch();
+    if (this.#readDone) {
+      // After shutdown('read') or close(): drained so the peer is never blocked, and counted.
+      this.#bytesDiscarded += chunk.byteLength;
+      return;
+    }
+    this.#bytesRead += chunk.byteLength;
+    const reader = this.#readers.shift();
+    if (reader) {
+      reader.resolve(chunk);
+      return;
+    }
+    this.#inbound.push(chunk);
+    this.#inboundBytes += chunk.byteLength;
+    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.#transport?.resume();
+  }
+
+  /** Ends delivery: queued data stays readable unless `discard`, then read() gives null. */
+  #finishReading(discard: boolean): void {
+    this.#readDone = true;
+    if (discard && this.#inboundBytes > 0) {
+      // Received but never handed over: it moves from the read count to the discarded count.
+      this.#bytesRead -= this.#inboundBytes;
+      this.#bytesDiscarded += this.#inboundBytes;
+      this.#inbound = [];
+      this.#inboundBytes = 0;
+    }
+    const readers = this.#readers;
+    this.#readers = [];
+    for (const reader of readers) {
+      if (this.#readError) reader.reject(this.#readError);
+      else reader.resolve(null);
+    }
+    if (this.#paused) this.#resume();
+  }
+
+  #peerEnd(closeNotify: boolean | null): void {
+    if (this.#state === 'closed' || this.#peerEnded) return;
+    if (this.#state === 'connecting' || this.#state === 'handshaking') {
+      this.#fail(
+        new SecureSocketError('ERR_CONNECTION_RESET', 'The peer closed the connection during the handshake', {
+          phase: 'handshake',
+        }),
+      );
+      return;
+    }
+    this.#peerEnded = true;
+    this.#firstToShut ??= 'peer';
+    this.#closeNotifyReceived = closeNotify;
+    this.#truncated = closeNotify === null ? null : !closeNotify;
+    if (closeNotify === false && this.#options.truncation === 'error' && !this.#readDone) {
+      this.#fail(
+        new SecureSocketError(
+          'ERR_TLS_TRUNCATED',
+          'The peer ended the connection without close_notify: the data may be truncated',
+          { phase: 'read' },
+        ),
+      );
+      return;
+    }
+    const wasPlaintext = this.#state === 'plaintext';
+    this.#apply('peerEnded');
+    this.#finishReading(false);
+    if (!this.#options.allowHalfOpen && !wasPlaintext) this.#shutdownWrite();
+    this.#releaseWhenDone();
+  }
+
+  // ---- writing -------------------------------------------------------------------------------
+
+  write(data: Uint8Array | string): Promise<void> {
+    const chunk = typeof data === 'string' ? encoder.encode(data) : data;
+    if (!(chunk instanceof Uint8Array)) {
+      return rejected(
+        new SecureSocketError('ERR_INVALID_OPTION', 'write() takes a Uint8Array or a string', {
+          phase: 'write',
+        }),
+      );
+    }
+    const refusal = this.#writeRefusal();
+    if (refusal) return rejected(refusal);
+    if (chunk.byteLength === 0) return RESOLVED;
+    if (!this.#writeBusy && this.#writeQueue.length === 0) {
+      return this.#transmit(chunk) ?? RESOLVED;
+    }
+    const done = deferred<void>();
+    this.#writeQueue.push({ chunk, done });
+    return done.promise;
+  }
+
+  #writeRefusal(): SecureSocketError | undefined {
+    if (this.#error) return this.#error;
+    if (this.#writeShutdown) {
+      return new SecureSocketError(
+        'ERR_WRITE_AFTER_SHUTDOWN',
+        "write() after shutdown('write'): our close_notify is already queued",
+        { phase: 'write' },
+      );
+    }
+    if (this.#state === 'closed' || !this.#transport) return this.#closedError('write');
+    return undefined;
+  }
+
+  /** Hands one chunk to the transport; returns a promise only when the runtime pushes back. */
+  #transmit(chunk: Uint8Array): Promise<void> | undefined {
+    const transport = this.#transport!;
+    this.#bytesWritten += chunk.byteLength;
+    this.#touch();
+    let accepted: Promise<void> | undefined;
+    try {
+      accepted = transport.write(chunk);
+    } catch (cause) {
+      const error = toSecureSocketError(cause, 'write');
+      this.#fail(error);
+      return rejected(error);
+    }
+    if (accepted === undefined) return undefined;
+    this.#writeBusy = true;
+    const settled = accepted.then(
+      () => {
+        this.#writeBusy = false;
+        this.#pumpWrites();
+      },
+      (cause: unknown) => {
+        this.#writeBusy = false;
+        const error = toSecureSocketError(cause, 'write');
+        this.#fail(error);
+        throw error;
+      },
+    );
+    settled.catch(ignore);
+    return settled;
+  }
+
+  #pumpWrites(): void {
+    while (!this.#writeBusy && this.#state !== 'closed') {
+      const next = this.#writeQueue.shift();
+      if (!next) break;
+      const accepted = this.#transmit(next.chunk);
+      if (accepted) accepted.then(next.done.resolve, next.done.reject);
+      else next.done.resolve();
+    }
+    if (!this.#writeBusy && this.#writeQueue.length === 0 && this.#writeShutdown) this.#sendCloseNotify();
+  }
+
+  // ---- shutdown and close --------------------------------------------------------------------
+
+  shutdown(how: ShutdownHow): Promise<void> {
+    switch (how) {
+      case 'read':
+        this.#shutdownRead();
+        return RESOLVED;
+      case 'write':
+        return this.#shutdownWrite();
+      case 'both':
+        this.#shutdownRead();
+        return this.#shutdownWrite();
+      default:
+        return rejected(
+          new SecureSocketError(
+            'ERR_INVALID_OPTION',
+            `shutdown() takes 'read', 'write' or 'both', got ${String(how)}`,
+            { phase: 'shutdown' },
+          ),
+        );
+    }
+  }
+
+  #shutdownRead(): void {
+    if (this.#readShutLocally || this.#state === 'closed' || this.#state === 'plaintext') return;
+    this.#readShutLocally = true;
+    this.#firstToShut ??= 'local';
+    this.#apply('readShutdown');
+    this.#finishReading(true);
+    this.#releaseWhenDone();
+  }
+
+  #shutdownWrite(): Promise<void> {
+    if (this.#writeShutdown) return this.#writeShutdown.promise;
+    this.#writeShutdown = deferred<void>();
+    if (this.#state === 'closed') {
+      if (this.#closeNotifySent) this.#writeShutdown.resolve();
+      else this.#writeShutdown.reject(this.#closedError('shutdown'));
+    } else if (this.#state === 'plaintext') {
+      this.#writeShutdown.reject(
+        new SecureSocketError('ERR_UNSUPPORTED', 'shutdown() needs TLS: call startTls() or close() first', {
+          phase: 'shutdown',
+        }),
+      );
+    } else {
+      this.#firstToShut ??= 'local';
+      this.#apply('writeShutdown');
+      this.#pumpWrites();
+    }
+    return this.#writeShutdown.promise;
+  }
+
+  #sendCloseNotify(): void {
+    if (this.#writeShutdownStarted || !this.#transport) return;
+    this.#writeShutdownStarted = true;
+    const done = this.#writeShutdown!;
+    const sent = (): void => {
+      this.#closeNotifySent = true;
+      done.resolve();
+      this.#releaseWhenDone();
+    };
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#transport.shutdownWrite();
+    } catch (cause) {
+      this.#shutdownFailed(cause);
+      return;
+    }
+    if (pending === undefined) sent();
+    else pending.then(sent, (cause: unknown) => this.#shutdownFailed(cause));
+  }
+
+  #shutdownFailed(cause: unknown): void {
+    const error = toSecureSocketError(cause, 'shutdown');
+    this.#writeShutdown?.reject(error);
+    this.#fail(error);
+  }
+
+  close(options?: { timeoutMs?: number }): Promise<CloseReport> {
+    const timeoutMs = options?.timeoutMs ?? this.#options.closeTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      return rejected(
+        new SecureSocketError(
+          'ERR_INVALID_OPTION',
+          `Invalid option "timeoutMs": expected a finite number of milliseconds, at least 0, got ${String(timeoutMs)}`,
+          { phase: 'close' },
+        ),
+      );
+    }
+    this.#closeCall ??= this.#beginClose(timeoutMs);
+    return this.#closeCall;
+  }
+
+  #beginClose(timeoutMs: number): Promise<CloseReport> {
+    if (this.#state === 'closed') return this.closed;
+    this.#firstToShut ??= 'local';
+    this.#apply('closeStarted');
+    this.#clearIdleTimer();
+    this.#shutdownRead();
+    this.#closeWaitsForPeer = timeoutMs > 0;
+    if (this.#closeWaitsForPeer) {
+      this.#closeTimer = setTimeout(() => {
+        this.#closeTimer = undefined;
+        this.#initiator ??= 'timeout';
+        this.#release();
+      }, timeoutMs);
+    }
+    if (this.#state !== 'plaintext') this.#shutdownWrite();
+    this.#releaseWhenDone();
+    return this.closed;
+  }
+
+  /** Releases the transport once both directions are done (or close() does not wait for the peer). */
+  #releaseWhenDone(): void {
+    if (this.#state !== 'closing') return;
+    if (this.#closeNotifySent && (this.#peerEnded || !this.#closeWaitsForPeer)) this.#release();
+  }
+
+  #release(): void {
+    if (this.#state === 'closed') return;
+    const waiting = this.#writeQueue;
+    this.#writeQueue = [];
+    for (const write of waiting) write.done.reject(this.#closedError('write'));
+    if (this.#writeShutdown && !this.#closeNotifySent)
+      this.#writeShutdown.reject(this.#closedError('shutdown'));
+    this.#transport?.release();
+    this.#apply('released');
+    this.#finish();
+  }
+
+  abort(reason?: unknown): void {
+    if (this.#state === 'closed') return;
+    const error = new SecureSocketError('ERR_ABORTED', 'The socket was aborted', {
+      phase: this.#phase(),
+      cause: reason,
+    });
+    this.#error = error;
+    this.#initiator = 'abort';
+    this.#readError = error;
+    this.#finishReading(true);
+    this.#rejectWrites(error);
+    this.#transport?.reset();
+    this.#apply('aborted');
+    this.#finish();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- failure and the end -------------------------------------------------------------------
+
+  #fail(error: SecureSocketError): void {
+    if (this.#state === 'closed') return;
+    this.#error = error;
+    this.#initiator ??= 'error';
+    if (!this.#readDone) {
+      this.#readError = error;
+      this.#finishReading(false);
+    }
+    this.#rejectWrites(error);
+    this.#transport?.release();
+    this.#apply('failed');
+    this.#finish();
+  }
+
+  #transportClosed(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'closing' && this.#peerEnded) {
+      this.#release();
+      return;
+    }
+    this.#fail(
+      new SecureSocketError('ERR_SOCKET_CLOSED', 'The runtime closed the connection unexpectedly', {
+        phase: this.#phase(),
+      }),
+    );
+  }
+
+  #rejectWrites(error: SecureSocketError): void {
+    const waiting = this.#writeQueue;
+    this.#writeQueue = [];
+    for (const write of waiting) write.done.reject(error);
+    if (this.#writeShutdown && !this.#closeNotifySent) this.#writeShutdown.reject(error);
+  }
+
+  #closedError(phase: ErrorPhase): SecureSocketError {
+    return this.#error ?? new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket is closed', { phase });
+  }
+
+  #finish(): void {
+    this.#clearIdleTimer();
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    this.#signalCleanup?.();
+    this.#signalCleanup = undefined;
+    this.#transport = undefined;
+    socketClosed();
+    this.#abandonEstablish?.(this.#closedError('handshake'));
+    if (this.#error) this.#opened.reject(this.#error);
+    const report: CloseReport = {
+      initiator: this.#initiator ?? this.#firstToShut ?? 'local',
+      closeNotifySent: this.#closeNotifySent,
+      closeNotifyReceived: this.#closeNotifyReceived,
+      truncated: this.#truncated,
+      bytesRead: this.#bytesRead,
+      bytesWritten: this.#bytesWritten,
+      bytesDiscarded: this.#bytesDiscarded,
+      durationMs: performance.now() - this.#startedAt,
+    };
+    if (this.#error) report.error = this.#error;
+    this.#closed.resolve(report);
+  }
+
+  #apply(event: SocketEvent): void {
+    this.#state = nextState(this.#state, event);
+  }
+
+  #phase(): ErrorPhase {
+    switch (this.#state) {
+      case 'connecting':
+        return 'connect';
+      case 'handshaking':
+        return 'handshake';
+      case 'closing':
+      case 'closed':
+        return 'close';
+      default:
+        return 'read';
+    }
+  }
+
+  // ---- idle timer ----------------------------------------------------------------------------
+
+  #touch(): void {
+    if (this.#idleTimer !== undefined) this.#lastActivity = performance.now();
+  }
+
+  #armIdleTimer(delayMs: number): void {
+    this.#idleTimer = setTimeout(() => {
+      // One timer per socket, re-armed lazily: resetting a timer on every chunk would cost more than the chunk.
+      const idleFor = performance.now() - this.#lastActivity;
+      const limit = this.#options.idleTimeoutMs;
+      if (idleFor + 1 < limit) {
+        this.#armIdleTimer(limit - idleFor);
+        return;
+      }
+      this.#idleTimer = undefined;
+      this.#initiator ??= 'idle';
+      this.close();
+    }, delayMs);
+  }
+
+  #clearIdleTimer(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  // ---- establishing (used by connectWith / listenWith) ---------------------------------------
+
+  /** Runs the adapter's open() under the handshake timeout and the caller's signal. */
+  async establish(open: OpenTransport, options: { accepted: boolean }): Promise<this> {
+    const { handshakeTimeoutMs, signal } = this.#options;
+    if (options.accepted) this.#apply('connected');
+    if (signal?.aborted) {
+      const error = this.#abortedBySignal(signal);
+      this.#fail(error);
+      throw error;
+    }
+    const controller = new AbortController();
+    const gaveUp = deferred<never>();
+    const giveUp = (error: SecureSocketError): void => {
+      gaveUp.reject(error);
+      controller.abort(error);
+    };
+    this.#abandonEstablish = giveUp;
+    const onAbort = (): void => giveUp(this.#abortedBySignal(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      handshakeTimeoutMs > 0
+        ? setTimeout(() => giveUp(this.#handshakeTimeout(handshakeTimeoutMs)), handshakeTimeoutMs)
+        : undefined;
+    const context: OpenContext = {
+      sink: this.#sink,
+      signal: controller.signal,
+      connected: () => {
+        if (this.#state === 'connecting') this.#apply('connected');
+      },
+    };
+    let attempt: Promise<OpenedTransport>;
+    try {
+      attempt = Promise.resolve(open(context));
+    } catch (cause) {
+      attempt = Promise.reject(cause);
+    }
+    try {
+      const opened = await Promise.race([attempt, gaveUp.promise]);
+      if (this.#state === 'closed') {
+        opened.transport.release();
+        throw this.#closedError('handshake');
+      }
+      this.#attach(opened);
+      return this;
+    } catch (cause) {
+      const error = toSecureSocketError(cause, this.#phase());
+      controller.abort(error);
+      // A handshake that completes after we gave up must not leak its socket.
+      attempt.then((late) => late.transport.reset(), ignore);
+      this.#fail(error);
+      throw error;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      this.#abandonEstablish = undefined;
+    }
+  }
+
+  #attach({ transport, session }: OpenedTransport): void {
+    this.#transport = transport;
+    if (this.#state === 'connecting') this.#apply('connected');
+    this.#apply('handshakeComplete');
+    if (this.#paused) transport.pause();
+    this.#opened.resolve(session);
+    const { signal, idleTimeoutMs } = this.#options;
+    if (signal) {
+      const onAbort = (): void => this.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#signalCleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    if (idleTimeoutMs > 0) {
+      this.#lastActivity = performance.now();
+      this.#armIdleTimer(idleTimeoutMs);
+    }
+  }
+
+  #abortedBySignal(signal: AbortSignal): SecureSocketError {
+    return new SecureSocketError('ERR_ABORTED', 'connect() was aborted by its signal', {
+      phase: this.#phase(),
+      cause: signal.reason,
+    });
+  }
+
+  #handshakeTimeout(ms: number): SecureSocketError {
+    return this.#state === 'connecting'
+      ? new SecureSocketError('ERR_CONNECT_TIMEOUT', `TCP connect did not complete within ${ms} ms`, {
+          phase: 'connect',
+        })
+      : new SecureSocketError('ERR_HANDSHAKE_TIMEOUT', `The TLS handshake did not complete within ${ms} ms`, {
+          phase: 'handshake',
+        });
+  }
+}

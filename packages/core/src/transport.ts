@@ -1,0 +1,73 @@
+/**
+ * The contract between core and an adapter. Core owns the lifecycle: an adapter implements the
+ * handful of transport primitives below and reports what its runtime does through the sink. It
+ * never assigns the state, never decides when to send close_notify and never keeps timers of its own.
+ */
+import type { SecureSocketError } from './errors.ts';
+import type { NetAddress, SessionInfo } from './types.ts';
+
+/** Primitives an adapter implements over its runtime's socket. */
+export interface Transport {
+  /**
+   * Hands plaintext to the runtime, in order. Returns undefined when the runtime took the bytes
+   * and can take more at once, or a promise that settles when it can (backpressure). Rejects, with a
+   * SecureSocketError, only when the bytes cannot be sent.
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined;
+  /**
+   * Sends close_notify and then the TCP FIN, after every byte already handed to write(), while
+   * reading goes on. Settles when both are on their way.
+   */
+  shutdownWrite(): Promise<void> | undefined;
+  /** Stops delivering inbound data, so the peer feels TCP backpressure. */
+  pause(): void;
+  resume(): void;
+  /** Abortive close: a TCP RST where the runtime can, else the closest it has. Frees everything. */
+  reset(): void;
+  /** Frees the runtime resources once the graceful exchange is over, or after a fatal error. Idempotent. */
+  release(): void;
+}
+
+/** What an adapter reports. Calls after the socket is closed are ignored. */
+export interface TransportSink {
+  /** Plaintext from the peer. Core keeps the chunk: an adapter that reuses a buffer passes a copy. */
+  data(chunk: Uint8Array): void;
+  /**
+   * The peer's stream ended. `true`: after its close_notify; `false`: a transport EOF without
+   * close_notify (truncation); `null`: the runtime cannot tell the two apart.
+   */
+  end(closeNotify: boolean | null): void;
+  /** A fatal transport or TLS error, already mapped to its DESIGN §5 code. */
+  error(error: SecureSocketError): void;
+  /** The runtime closed the transport (normally after release()). */
+  closed(): void;
+}
+
+export interface OpenContext {
+  readonly sink: TransportSink;
+  /**
+   * Aborted when connect() gives up (handshake timeout, the caller's signal). The adapter must then
+   * reject and free whatever it had started; core also releases a transport that arrives late.
+   */
+  readonly signal: AbortSignal;
+  /** TCP is connected and the handshake began (tells ERR_CONNECT_TIMEOUT from ERR_HANDSHAKE_TIMEOUT). */
+  connected(): void;
+}
+
+export interface OpenedTransport {
+  transport: Transport;
+  session: SessionInfo;
+}
+
+/** Connects (or, on a server, completes an accepted connection's handshake) and resolves once verified. */
+export type OpenTransport = (context: OpenContext) => Promise<OpenedTransport>;
+
+/** A runtime listener, as an adapter starts it for listen(). */
+export interface Listener {
+  readonly address: NetAddress;
+  /** Stops accepting. Resolves once the listening handle is closed. */
+  close(): Promise<void>;
+}
+
+/** Called by the adapter's listener for every accepted TCP connection. */
+export type AcceptConnection = (open: OpenTransport) => void;

@@ -1,0 +1,181 @@
+import type { SecureSocketError } from './errors.ts';
+
+/** BSD shutdown(2) directions: SHUT_RD, SHUT_WR, SHUT_RDWR. */
+export type ShutdownHow = 'read' | 'write' | 'both';
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export type TruncationPolicy = 'error' | 'ignore';
+
+export type SocketState =
+  | 'connecting'
+  | 'handshaking'
+  | 'plaintext'
+  | 'open'
+  | 'readShut'
+  | 'writeShut'
+  | 'closing'
+  | 'closed';
+
+export type CloseInitiator = 'local' | 'peer' | 'idle' | 'timeout' | 'abort' | 'error';
+
+export interface NetAddress {
+  hostname: string;
+  port: number;
+}
+
+/** Options shared by `connect()` and `listen()`. */
+export interface SocketOptions {
+  /** Trust anchors (PEM), replacing the runtime's default store where the runtime allows it. */
+  ca?: string | string[];
+  alpn?: string[];
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+  /** Keep writing after the peer's close_notify. Default false: we answer it with our own. */
+  allowHalfOpen?: boolean;
+  /** Default 30000; 0 turns the limit off. */
+  handshakeTimeoutMs?: number;
+  /** Close (as `close()`) after this long with no byte read or written. Default 0 = off. */
+  idleTimeoutMs?: number;
+  /** How long `close()` waits for the peer's close_notify. Default 5000; 0 = do not wait. */
+  closeTimeoutMs?: number;
+  keepAlive?: boolean | { initialDelayMs: number };
+  /** Default true (TCP_NODELAY). */
+  noDelay?: boolean;
+  /** What a transport EOF without the peer's close_notify means. Default 'error'. */
+  truncation?: TruncationPolicy;
+}
+
+export interface ConnectOptions extends SocketOptions {
+  hostname: string;
+  port: number;
+  /** SNI and the name verified against the certificate. Default: hostname. */
+  servername?: string;
+  /** Client certificate and key (PEM) for mutual TLS. */
+  cert?: string;
+  key?: string;
+  signal?: AbortSignal;
+  /** 'starttls': the socket starts in plaintext and `startTls()` upgrades it. Default 'on'. */
+  secureTransport?: 'on' | 'starttls';
+  /** Turns certificate and hostname verification off. Never in production. */
+  dangerouslyDisableVerification?: boolean;
+}
+
+export interface ListenOptions extends SocketOptions {
+  /** Default '127.0.0.1'. */
+  hostname?: string;
+  /** Default 0: the system picks a free port, read it from `server.address`. */
+  port?: number;
+  cert: string;
+  key: string;
+  /** Ask clients for a certificate and verify it against `ca`. */
+  requestClientCert?: boolean;
+  /** Called for every incoming connection that fails before or during its handshake. */
+  onHandshakeError?: (error: SecureSocketError) => void;
+  signal?: AbortSignal;
+}
+
+export interface CipherInfo {
+  name: string;
+  standardName: string;
+}
+
+export interface PeerCertificateInfo {
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  fingerprint256: string;
+  subjectAltNames: string[];
+}
+
+/** What the handshake established. A field the runtime cannot give is `null`, never a guess. */
+export interface SessionInfo {
+  protocol: TlsVersion | null;
+  cipher: CipherInfo | null;
+  alpnProtocol: string | null;
+  servername: string | null;
+  peerCertificate: PeerCertificateInfo | null;
+  authorized: boolean | null;
+  localAddress: NetAddress | null;
+  remoteAddress: NetAddress | null;
+}
+
+export interface CloseReport {
+  initiator: CloseInitiator;
+  closeNotifySent: boolean;
+  /** null: the runtime cannot tell a close_notify from a bare EOF. */
+  closeNotifyReceived: boolean | null;
+  /** The peer's stream ended without close_notify; null when the runtime cannot tell. */
+  truncated: boolean | null;
+  /** Plaintext bytes handed to the application. */
+  bytesRead: number;
+  /** Plaintext bytes accepted by the runtime for sending. */
+  bytesWritten: number;
+  /** Plaintext bytes received but never handed to the application (after shutdown('read') or close). */
+  bytesDiscarded: number;
+  error?: SecureSocketError;
+  durationMs: number;
+}
+
+export interface SessionInfoCapabilities {
+  protocol: boolean;
+  cipher: boolean;
+  alpnProtocol: boolean;
+  servername: boolean;
+  peerCertificate: boolean;
+  authorized: boolean;
+  localAddress: boolean;
+  remoteAddress: boolean;
+}
+
+/** What an adapter can do on its runtime. The conformance suite reads this same object. */
+export interface Capabilities {
+  /** shutdown('write') sends close_notify + FIN and reading goes on. */
+  halfClose: boolean;
+  /** shutdown('read') ends reading at once while the peer is still drained. */
+  shutdownRead: boolean;
+  /** A transport EOF without close_notify is told apart from a clean close. */
+  truncationDetection: boolean;
+  /** abort() puts a TCP RST on the wire. */
+  abortiveReset: boolean;
+  sessionInfo: SessionInfoCapabilities;
+  keepAlive: boolean;
+  /** keepAlive: { initialDelayMs } is honoured, not only on/off. */
+  keepAliveInitialDelay: boolean;
+  idleTimeout: boolean;
+  startTls: boolean;
+  server: boolean;
+  clientCertificates: boolean;
+  /** dangerouslyDisableVerification can be honoured per connection. */
+  disableVerification: boolean;
+}
+
+export interface ShutdownableSecureSocket extends AsyncDisposable {
+  readonly state: SocketState;
+  /** Ends (done) on the peer's close_notify. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** writable.close() is shutdown('write'). */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Already resolved when connect() resolves. */
+  readonly opened: Promise<SessionInfo>;
+  /** Resolves once, when the socket is closed. Never rejects. */
+  readonly closed: Promise<CloseReport>;
+  readonly capabilities: Capabilities;
+  /** Resolves when the runtime accepted the bytes (backpressure). */
+  write(data: Uint8Array | string): Promise<void>;
+  /** null: clean end of stream. */
+  read(): Promise<Uint8Array | null>;
+  shutdown(how: ShutdownHow): Promise<void>;
+  close(options?: { timeoutMs?: number }): Promise<CloseReport>;
+  abort(reason?: unknown): void;
+}
+
+export interface SecureServer extends AsyncDisposable, AsyncIterable<ShutdownableSecureSocket> {
+  readonly address: NetAddress;
+  readonly capabilities: Capabilities;
+  /** Resolves when the listener is closed. Never rejects. */
+  readonly closed: Promise<void>;
+  /** Stops accepting. Sockets already handed out stay open and stay yours. */
+  close(): Promise<void>;
+}

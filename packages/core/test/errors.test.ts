@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, isErrorCode, isSecureSocketError, SecureSocketError } from '../src/index.ts';
+
+describe('SecureSocketError', () => {
+  it('carries code, phase and cause', () => {
+    const cause = new Error('read ECONNRESET');
+    const error = new SecureSocketError('ERR_CONNECTION_RESET', 'reset', { phase: 'read', cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(SecureSocketError);
+    expect(error.name).toBe('SecureSocketError');
+    expect(error.code).toBe('ERR_CONNECTION_RESET');
+    expect(error.phase).toBe('read');
+    expect(error.cause).toBe(cause);
+  });
+
+  it('is recognised across duplicate installs through its Symbol.for brand', () => {
+    // What a second copy of core produces: another class, the same registered symbol.
+    class OtherCopy extends Error {
+      constructor() {
+        super('from another copy');
+        Object.defineProperty(this, Symbol.for('closenotify.SecureSocketError'), { value: true });
+      }
+    }
+    const foreign = new OtherCopy();
+    expect(foreign instanceof SecureSocketError).toBe(true);
+    expect(isSecureSocketError(foreign)).toBe(true);
+    expect(new Error('plain') instanceof SecureSocketError).toBe(false);
+    expect(isSecureSocketError(null)).toBe(false);
+  });
+
+  it('lists every DESIGN §5 code', () => {
+    expect(ERROR_CODES).toEqual(
+      expect.arrayContaining([
+        'ERR_CONNECT_REFUSED',
+        'ERR_CONNECT_TIMEOUT',
+        'ERR_HANDSHAKE_TIMEOUT',
+        'ERR_TLS_CERT_UNTRUSTED',
+        'ERR_TLS_CERT_EXPIRED',
+        'ERR_TLS_HOSTNAME_MISMATCH',
+        'ERR_TLS_PROTOCOL',
+        'ERR_TLS_ALERT',
+        'ERR_TLS_TRUNCATED',
+        'ERR_CONNECTION_RESET',
+        'ERR_WRITE_AFTER_SHUTDOWN',
+        'ERR_SOCKET_CLOSED',
+        'ERR_ABORTED',
+        'ERR_UNSUPPORTED',
+        'ERR_INVALID_OPTION',
+        'ERR_RUNTIME_UNSUPPORTED',
+      ]),
+    );
+    expect(isErrorCode('ERR_ABORTED')).toBe(true);
+    expect(isErrorCode('ECONNRESET')).toBe(false);
+  });
+});

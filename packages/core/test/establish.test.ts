@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type AcceptConnection,
+  connectWith,
+  listenWith,
+  liveResources,
+  type OpenContext,
+  SecureSocketError,
+  type ShutdownableSecureSocket,
+} from '../src/index.ts';
+import { FULL_CAPABILITIES, MemoryPeer, SESSION } from './memory-peer.ts';
+
+const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('connectWith', () => {
+  it('times out a silent server with ERR_HANDSHAKE_TIMEOUT and frees the late transport', async () => {
+    vi.useFakeTimers();
+    const peer = new MemoryPeer();
+    let finishHandshake!: () => void;
+    let adapterSignal!: AbortSignal;
+    const connecting = connectWith(
+      { hostname: 'h', port: 1, handshakeTimeoutMs: 500 },
+      FULL_CAPABILITIES,
+      (ctx) => {
+        adapterSignal = ctx.signal;
+        ctx.connected();
+        return new Promise((resolve) => {
+          finishHandshake = () => resolve({ transport: peer.transport, session: SESSION });
+        });
+      },
+    );
+    const outcome = connecting.catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(500);
+    const error = (await outcome) as SecureSocketError;
+    expect(error).toBeInstanceOf(SecureSocketError);
+    expect(error).toMatchObject({ code: 'ERR_HANDSHAKE_TIMEOUT', phase: 'handshake' });
+    expect(adapterSignal.aborted).toBe(true);
+    finishHandshake();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(peer.kinds()).toEqual(['rst']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('times out a TCP connect that never completes with ERR_CONNECT_TIMEOUT', async () => {
+    vi.useFakeTimers();
+    const connecting = connectWith(
+      { hostname: 'h', port: 1, handshakeTimeoutMs: 100 },
+      FULL_CAPABILITIES,
+      () => new Promise(() => {}),
+    ).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await connecting).toMatchObject({ code: 'ERR_CONNECT_TIMEOUT', phase: 'connect' });
+  });
+
+  it('aborts through the caller signal, before and during the handshake', async () => {
+    const before = new AbortController();
+    before.abort(new Error('never mind'));
+    let opened = false;
+    await expect(
+      connectWith({ hostname: 'h', port: 1, signal: before.signal }, FULL_CAPABILITIES, async () => {
+        opened = true;
+        throw new Error('unreachable');
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    expect(opened).toBe(false);
+
+    const during = new AbortController();
+    const connecting = connectWith(
+      { hostname: 'h', port: 1, signal: during.signal },
+      FULL_CAPABILITIES,
+      (ctx) => {
+        ctx.connected();
+        return new Promise(() => {});
+      },
+    );
+    during.abort();
+    await expect(connecting).rejects.toMatchObject({ code: 'ERR_ABORTED', phase: 'handshake' });
+  });
+
+  it('the signal aborts an open socket too, and its listener is removed at the end', async () => {
+    const controller = new AbortController();
+    const peer = new MemoryPeer();
+    const socket = await connectWith(
+      { hostname: 'h', port: 1, signal: controller.signal },
+      FULL_CAPABILITIES,
+      async (ctx: OpenContext) => {
+        peer.sink = ctx.sink;
+        return { transport: peer.transport, session: SESSION };
+      },
+    );
+    expect(await socket.opened).toEqual(SESSION);
+    controller.abort();
+    expect(socket.state).toBe('closed');
+    expect(peer.kinds()).toEqual(['rst']);
+  });
+
+  it('passes the adapter error through and maps anything else to a SecureSocketError', async () => {
+    const refused = new SecureSocketError('ERR_CONNECT_REFUSED', 'refused', { phase: 'connect' });
+    await expect(
+      connectWith({ hostname: 'h', port: 1 }, FULL_CAPABILITIES, async () => {
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    await expect(
+      connectWith({ hostname: 'h', port: 1 }, FULL_CAPABILITIES, () => {
+        throw new TypeError('adapter bug');
+      }),
+    ).rejects.toBeInstanceOf(SecureSocketError);
+  });
+
+  it('refuses options the runtime cannot honour with ERR_UNSUPPORTED', async () => {
+    const limited = { ...FULL_CAPABILITIES, keepAliveInitialDelay: false, disableVerification: false };
+    const never = async (): Promise<never> => {
+      throw new Error('must not open');
+    };
+    await expect(
+      connectWith({ hostname: 'h', port: 1, keepAlive: { initialDelayMs: 1000 } }, limited, never),
+    ).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+    await expect(
+      connectWith({ hostname: 'h', port: 1, dangerouslyDisableVerification: true }, limited, never),
+    ).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+    await expect(
+      connectWith({ hostname: 'h', port: 1, secureTransport: 'starttls' }, limited, never),
+    ).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+    await expect(connectWith({ hostname: 'h', port: 0 }, limited, never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+    });
+  });
+
+  it('a failed connect leaves no live socket', async () => {
+    const before = liveResources().sockets;
+    await connectWith({ hostname: 'h', port: 1 }, FULL_CAPABILITIES, async () => {
+      throw new SecureSocketError('ERR_TLS_CERT_UNTRUSTED', 'untrusted', { phase: 'handshake' });
+    }).catch(() => {});
+    expect(liveResources().sockets).toBe(before);
+  });
+});
+
+describe('listenWith', () => {
+  function memoryListener() {
+    let accept!: AcceptConnection;
+    let closed = false;
+    const start = async (incoming: AcceptConnection) => {
+      accept = incoming;
+      return {
+        address: { hostname: '127.0.0.1', port: 4433 },
+        close: async () => {
+          closed = true;
+        },
+      };
+    };
+    const connectPeer = (): MemoryPeer => {
+      const peer = new MemoryPeer();
+      accept(async (ctx) => {
+        peer.sink = ctx.sink;
+        return { transport: peer.transport, session: SESSION };
+      });
+      return peer;
+    };
+    return {
+      start,
+      connectPeer,
+      isClosed: () => closed,
+      accept: (open: Parameters<AcceptConnection>[0]) => accept(open),
+    };
+  }
+
+  it('hands verified sockets to the callback', async () => {
+    const listener = memoryListener();
+    const sockets: ShutdownableSecureSocket[] = [];
+    const server = await listenWith({ cert: CERT, key: KEY }, FULL_CAPABILITIES, listener.start, (s) => {
+      sockets.push(s);
+    });
+    expect(server.address).toEqual({ hostname: '127.0.0.1', port: 4433 });
+    const peer = listener.connectPeer();
+    await vi.waitFor(() => expect(sockets).toHaveLength(1));
+    expect(sockets[0]!.state).toBe('open');
+    peer.closeNotify();
+    await sockets[0]!.closed;
+    await server.close();
+    expect(listener.isClosed()).toBe(true);
+    await server.closed;
+  });
+
+  it('serves an async iterator that ends when the server closes', async () => {
+    const listener = memoryListener();
+    const server = await listenWith({ cert: CERT, key: KEY }, FULL_CAPABILITIES, listener.start);
+    listener.connectPeer();
+    const iterator = server[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    (first.value as ShutdownableSecureSocket).abort();
+    const next = iterator.next();
+    await server.close();
+    expect((await next).done).toBe(true);
+  });
+
+  it('reports handshake failures, times them out, and aborts them when the server closes', async () => {
+    const listener = memoryListener();
+    const errors: string[] = [];
+    const server = await listenWith(
+      { cert: CERT, key: KEY, handshakeTimeoutMs: 50, onHandshakeError: (e) => errors.push(e.code) },
+      FULL_CAPABILITIES,
+      listener.start,
+    );
+    listener.accept(async () => {
+      throw new SecureSocketError('ERR_TLS_PROTOCOL', 'garbage', { phase: 'handshake' });
+    });
+    listener.accept(() => new Promise(() => {}));
+    await vi.waitFor(() => expect(errors).toEqual(['ERR_TLS_PROTOCOL', 'ERR_HANDSHAKE_TIMEOUT']));
+    listener.accept(() => new Promise(() => {}));
+    await server.close();
+    await vi.waitFor(() => expect(errors).toHaveLength(3));
+    expect(errors[2]).toBe('ERR_ABORTED');
+  });
+
+  it('a throwing onSocket aborts that socket instead of crashing', async () => {
+    const listener = memoryListener();
+    const server = await listenWith({ cert: CERT, key: KEY }, FULL_CAPABILITIES, listener.start, () => {
+      throw new Error('handler bug');
+    });
+    const peer = listener.connectPeer();
+    await vi.waitFor(() => expect(peer.kinds()).toEqual(['rst']));
+    await server.close();
+  });
+});
