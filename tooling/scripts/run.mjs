@@ -6,7 +6,7 @@ import { pnpm } from './pnpm.mjs';
 const steps = {
   test: [
     ['install', '--frozen-lockfile'],
-    ['exec', 'biome', 'ci', '.'],
+    ['exec', 'biome', 'ci', '--colors=off', '.'],
     ['exec', 'turbo', 'run', 'build', 'typecheck', 'test', '--output-logs=errors-only', '--env-mode=loose'],
   ],
   demo: [
