@@ -7,7 +7,7 @@ const steps = {
   test: [
     ['install', '--frozen-lockfile'],
     ['exec', 'biome', 'ci', '--colors=off', '.'],
-    ['exec', 'turbo', 'run', 'build', 'typecheck', 'test', '--output-logs=errors-only', '--env-mode=loose'],
+    ['exec', 'turbo', 'run', 'build', 'typecheck', 'test', '--output-logs=new-only', '--env-mode=loose'],
   ],
   demo: [
     ['install', '--frozen-lockfile'],
