@@ -12,7 +12,7 @@ const steps = {
   demo: [
     ['install', '--frozen-lockfile'],
     ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', '--env-mode=loose'],
-    ['--filter', '@closenotify/demo', 'run', 'start'],
+    ['--filter', '@closenotify/matrix', '--fail-if-no-match', 'run', 'start'],
   ],
 };
 
