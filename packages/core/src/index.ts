@@ -25,6 +25,7 @@ export {
   SecureSocketError,
   type SecureSocketErrorOptions,
 } from './errors.ts';
+export { errorCodeForNative } from './native-codes.ts';
 // Options
 export {
   type ResolvedConnectOptions,

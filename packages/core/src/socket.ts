@@ -454,15 +454,18 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#closeNotifySent && (this.#peerEnded || !this.#closeWaitsForPeer)) this.#release();
   }
 
+  // abort, #fail and #release move to `closed` before they touch the transport: a runtime that
+  // reports events synchronously from inside reset() or release() then finds the socket closed.
   #release(): void {
     if (this.#state === 'closed') return;
+    const transport = this.#transport;
+    this.#apply('released');
     const waiting = this.#writeQueue;
     this.#writeQueue = [];
     for (const write of waiting) write.done.reject(this.#closedError('write'));
     if (this.#writeShutdown && !this.#closeNotifySent)
       this.#writeShutdown.reject(this.#closedError('shutdown'));
-    this.#transport?.release();
-    this.#apply('released');
+    transport?.release();
     this.#finish();
   }
 
@@ -475,10 +478,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#error = error;
     this.#initiator = 'abort';
     this.#readError = error;
+    const transport = this.#transport;
+    this.#apply('aborted');
     this.#finishReading(true);
     this.#rejectWrites(error);
-    this.#transport?.reset();
-    this.#apply('aborted');
+    transport?.reset();
     this.#finish();
   }
 
@@ -492,13 +496,14 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#state === 'closed') return;
     this.#error = error;
     this.#initiator ??= 'error';
+    const transport = this.#transport;
+    this.#apply('failed');
     if (!this.#readDone) {
       this.#readError = error;
       this.#finishReading(false);
     }
     this.#rejectWrites(error);
-    this.#transport?.release();
-    this.#apply('failed');
+    transport?.release();
     this.#finish();
   }
 

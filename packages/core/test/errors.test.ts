@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isErrorCode, isSecureSocketError, SecureSocketError } from '../src/index.ts';
+import {
+  ERROR_CODES,
+  errorCodeForNative,
+  isErrorCode,
+  isSecureSocketError,
+  SecureSocketError,
+} from '../src/index.ts';
 
 describe('SecureSocketError', () => {
   it('carries code, phase and cause', () => {
@@ -51,5 +57,28 @@ describe('SecureSocketError', () => {
     );
     expect(isErrorCode('ERR_ABORTED')).toBe(true);
     expect(isErrorCode('ECONNRESET')).toBe(false);
+  });
+});
+
+describe('errorCodeForNative', () => {
+  it.each([
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'handshake', 'ERR_TLS_CERT_UNTRUSTED'],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'handshake', 'ERR_TLS_CERT_UNTRUSTED'],
+    ['CERT_HAS_EXPIRED', 'handshake', 'ERR_TLS_CERT_EXPIRED'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'handshake', 'ERR_TLS_HOSTNAME_MISMATCH'],
+    ['ECONNREFUSED', 'connect', 'ERR_CONNECT_REFUSED'],
+    ['ETIMEDOUT', 'connect', 'ERR_CONNECT_TIMEOUT'],
+    ['ECONNRESET', 'read', 'ERR_CONNECTION_RESET'],
+    ['EPROTO', 'handshake', 'ERR_TLS_PROTOCOL'],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'handshake', 'ERR_TLS_PROTOCOL'],
+    ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'handshake', 'ERR_TLS_ALERT'],
+    ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'handshake', 'ERR_TLS_ALERT'],
+  ] as const)('%s in %s is %s', (native, phase, expected) => {
+    expect(errorCodeForNative(native, phase)).toBe(expected);
+  });
+
+  it('leaves unknown codes to the adapter', () => {
+    expect(errorCodeForNative('EWHATEVER', 'read')).toBeUndefined();
+    expect(errorCodeForNative(undefined, 'read')).toBeUndefined();
   });
 });

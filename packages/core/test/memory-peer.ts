@@ -74,7 +74,7 @@ export class MemoryPeer {
   #pendingShutdown: (() => void) | undefined;
   sink!: TransportSink;
 
-  readonly transport: Transport = {
+  transport: Transport = {
     write: (chunk) => {
       this.wire.push({ kind: 'data', bytes: chunk.byteLength });
       this.received += chunk.byteLength;

@@ -422,6 +422,22 @@ describe('resources', () => {
     expect(liveResources().sockets).toBe(before);
   });
 
+  it('survives a transport that reports events from inside reset() and release()', async () => {
+    const before = liveResources().sockets;
+    const aborted = await openSocket();
+    aborted.peer.transport.reset = () => {
+      aborted.peer.reset();
+      aborted.peer.sink.closed();
+    };
+    aborted.socket.abort();
+    expect((await aborted.socket.closed).initiator).toBe('abort');
+    const failed = await openSocket();
+    failed.peer.transport.release = () => failed.peer.sink.closed();
+    failed.peer.reset();
+    expect((await failed.socket.closed).error?.code).toBe('ERR_CONNECTION_RESET');
+    expect(liveResources().sockets).toBe(before);
+  });
+
   it('no unhandled rejection when the application ignores every promise', async () => {
     const { socket, peer } = await openSocket();
     void socket.write('ignored');

@@ -1,0 +1,149 @@
+/**
+ * `node packages/conformance/dist/cli.js --runtime node|bun|deno|all [--filter <text>]...`
+ *
+ * Starts the peer daemon, runs each runtime's conformance entry inside that runtime, writes
+ * reports/conformance-<runtime>.json, and judges it against expectations/<runtime>.json: any
+ * unexpected result, better or worse, fails. A runtime process that does not exit by itself
+ * after its report left a handle or a timer open, and fails too.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ConformanceReport, judge, resultKey, summaryLine } from '../src/report.ts';
+import { loadExpectations, repoRoot, spawnPeerDaemon, writeReport } from './node.ts';
+
+interface RuntimeCommand {
+  binary: string;
+  args: string[];
+}
+
+const bin = (name: string): string => join(repoRoot, 'node_modules', '.bin', name);
+
+const RUNTIMES: Record<string, () => RuntimeCommand> = {
+  node: () => ({
+    binary: process.execPath,
+    args: [join(repoRoot, 'packages/node/test/conformance.entry.mjs')],
+  }),
+  bun: () => ({
+    binary: bin('bun'),
+    args: ['run', join(repoRoot, 'packages/bun/test/conformance.entry.ts')],
+  }),
+  // The narrowest Deno permission that works: loopback networking, nothing else.
+  deno: () => ({
+    binary: bin('deno'),
+    args: [
+      'run',
+      '--allow-net=127.0.0.1,localhost',
+      join(repoRoot, 'packages/deno/test/conformance.entry.ts'),
+    ],
+  }),
+};
+
+const EXIT_GRACE_MS = 5_000;
+
+function isCi(): boolean {
+  return process.env.CI === 'true' || process.env.CI === '1';
+}
+const RUN_LIMIT_MS = 20 * 60_000;
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const wanted = args[args.indexOf('--runtime') + 1] ?? 'all';
+  const names = wanted === 'all' ? Object.keys(RUNTIMES) : [wanted];
+  const unknown = names.filter((name) => !RUNTIMES[name]);
+  if (args.indexOf('--runtime') < 0 || unknown.length > 0) {
+    console.error(`usage: cli.js --runtime ${Object.keys(RUNTIMES).join('|')}|all [--filter <text>]...`);
+    return 2;
+  }
+  const filters = args.flatMap((arg, i) => (args[i - 1] === '--filter' ? ['--filter', arg] : []));
+  const daemon = await spawnPeerDaemon();
+  let failed = false;
+  try {
+    for (const name of names) {
+      const ok = await runRuntime(name, RUNTIMES[name]!(), daemon.controlUrl, filters);
+      failed ||= !ok;
+    }
+  } finally {
+    await daemon.stop();
+  }
+  return failed ? 1 : 0;
+}
+
+async function runRuntime(
+  name: string,
+  command: RuntimeCommand,
+  control: string,
+  filters: string[],
+): Promise<boolean> {
+  if (!existsSync(command.binary)) {
+    const message = `conformance ${name}: the runtime binary ${command.binary} is missing (run the install first)`;
+    console.error(message);
+    // A missing runtime is a failure in CI and a visible "not run" elsewhere, never a silent pass.
+    if (isCi()) return false;
+    console.error(`${name}: not run`);
+    return true;
+  }
+  const child = spawn(command.binary, [...command.args, '--control', control, ...filters], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const { stdout, exit } = await collect(child);
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  let report: ConformanceReport;
+  try {
+    report = JSON.parse(line) as ConformanceReport;
+  } catch {
+    console.error(`conformance ${name}: no report (exit ${exit}); last output: ${line.slice(0, 500)}`);
+    return false;
+  }
+  const path = writeReport(report);
+  const verdict = judge(report, loadExpectations(name), { partial: filters.length > 0 });
+  for (const item of verdict.unexpected) {
+    console.error(
+      `  UNEXPECTED ${item.key}: expected ${item.expected}, got ${item.actual}${item.message ? ` — ${item.message}` : ''}`,
+    );
+  }
+  for (const key of verdict.stale) console.error(`  STALE expectation ${key}: no such case in the catalogue`);
+  if (exit !== 'exited 0') console.error(`  the ${name} process ${exit}`);
+  const notRunFor = report.results.filter((r) => r.status === 'unsupported').map(resultKey);
+  console.error(`conformance ${name} (${report.runtime.version}, ${report.runtime.tls}): report in ${path}`);
+  if (notRunFor.length > 0) console.error(`  unsupported here: ${notRunFor.join(', ')}`);
+  console.log(`conformance-${name}: ${summaryLine(verdict)}`);
+  return verdict.unexpected.length === 0 && verdict.stale.length === 0 && exit === 'exited 0';
+}
+
+/** Gathers stdout and waits for the exit, allowing EXIT_GRACE_MS after the report for a clean exit. */
+function collect(child: ChildProcess): Promise<{ stdout: string; exit: string }> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let graceTimer: NodeJS.Timeout | undefined;
+    const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => {
+      stdout += text;
+      if (!graceTimer && stdout.includes('"results"')) {
+        graceTimer = setTimeout(() => {
+          console.error(
+            `  the process did not exit within ${EXIT_GRACE_MS} ms of its report: a handle or timer is still open`,
+          );
+          child.kill('SIGKILL');
+        }, EXIT_GRACE_MS);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(limit);
+      clearTimeout(graceTimer);
+      resolve({ stdout, exit: signal ? `was killed (${signal})` : `exited ${code}` });
+    });
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,161 @@
+// The daemon's HTTP control API (JSON in, JSON out); see PeerSpec and PeerReport in src/peer-client.ts.
+//   GET /pki · POST /peers · GET /peers/:id[?wait=done&timeoutMs=N] · POST /peers/:id/signal
+//   DELETE /peers/:id · POST /shutdown
+import http from 'node:http';
+import type { Pki } from '@closenotify/test-pki';
+import { Peer } from './peer.ts';
+import { parsePeerSpec, SpecError } from './spec.ts';
+
+const MAX_BODY_BYTES = 1 << 20;
+const DEFAULT_WAIT_MS = 10_000;
+const MAX_WAIT_MS = 10 * 60_000;
+
+class HttpError extends Error {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class ControlServer {
+  readonly #pki: Pki;
+  readonly #peers = new Map<string, Peer>();
+  readonly #server: http.Server;
+  readonly #onShutdownRequest: () => void;
+  #nextId = 1;
+  #closing: Promise<void> | undefined;
+
+  /** @param onShutdownRequest called after `POST /shutdown` has been answered */
+  constructor(pki: Pki, onShutdownRequest: () => void) {
+    this.#pki = pki;
+    this.#onShutdownRequest = onShutdownRequest;
+    this.#server = http.createServer((request, response) => {
+      this.#handle(request, response).catch((error: unknown) => {
+        const status = error instanceof HttpError ? error.status : 500;
+        this.#send(response, status, { error: error instanceof Error ? error.message : String(error) });
+      });
+    });
+  }
+
+  /** Listens on 127.0.0.1 and returns the control URL. */
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(0, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = this.#server.address() as { port: number };
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Stops every peer, answers the requests still waiting, and closes the control server. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      await Promise.all([...this.#peers.values()].map((peer) => peer.stop()));
+      this.#peers.clear();
+      await closed;
+    })();
+    return this.#closing;
+  }
+
+  async #handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://control');
+    const [resource, id, action, ...rest] = url.pathname.split('/').filter(Boolean);
+    const pattern = [resource, id === undefined ? undefined : ':id', action, ...rest]
+      .filter(Boolean)
+      .join('/');
+    switch (`${request.method} /${pattern}`) {
+      case 'GET /pki':
+        return this.#send(response, 200, this.#pki);
+      case 'POST /peers':
+        return this.#send(response, 200, await this.#startPeer(await readJson(request)));
+      case 'GET /peers/:id': {
+        const peer = this.#peer(id);
+        if (url.searchParams.get('wait') !== 'done') return this.#send(response, 200, peer.report());
+        return this.#send(response, 200, await peer.whenDone(waitTime(url.searchParams.get('timeoutMs'))));
+      }
+      case 'POST /peers/:id/signal': {
+        const peer = this.#peer(id);
+        const { name } = (await readJson(request)) as { name?: unknown };
+        if (typeof name !== 'string' || name === '') {
+          throw new HttpError(400, 'name must be a non-empty string');
+        }
+        peer.signal(name);
+        return this.#send(response, 200, {});
+      }
+      case 'DELETE /peers/:id': {
+        const peer = this.#peer(id);
+        this.#peers.delete(peer.id);
+        await peer.stop();
+        return this.#send(response, 200, {});
+      }
+      case 'POST /shutdown':
+        response.setHeader('connection', 'close');
+        response.once('finish', this.#onShutdownRequest);
+        return this.#send(response, 200, {});
+      default:
+        throw new HttpError(404, `no route ${request.method} ${url.pathname}`);
+    }
+  }
+
+  async #startPeer(body: unknown): Promise<{ id: string; port?: number }> {
+    if (this.#closing) throw new HttpError(503, 'the daemon is shutting down');
+    let spec: ReturnType<typeof parsePeerSpec>;
+    try {
+      spec = parsePeerSpec(body);
+    } catch (error) {
+      if (error instanceof SpecError) throw new HttpError(400, error.message);
+      throw error;
+    }
+    const peer = await Peer.start(`p${this.#nextId++}`, spec, this.#pki);
+    if (this.#closing) {
+      await peer.stop();
+      throw new HttpError(503, 'the daemon is shutting down');
+    }
+    this.#peers.set(peer.id, peer);
+    return peer.port === undefined ? { id: peer.id } : { id: peer.id, port: peer.port };
+  }
+
+  #peer(id: string | undefined): Peer {
+    const peer = id === undefined ? undefined : this.#peers.get(id);
+    if (!peer) throw new HttpError(404, `no peer ${id}`);
+    return peer;
+  }
+
+  #send(response: http.ServerResponse, status: number, body: unknown): void {
+    if (response.headersSent) return;
+    // Once shutting down, no connection is kept alive, so the control server can close promptly.
+    const headers = { 'content-type': 'application/json', ...(this.#closing ? { connection: 'close' } : {}) };
+    response.writeHead(status, headers).end(JSON.stringify(body));
+  }
+}
+
+async function readJson(request: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function waitTime(raw: string | null): number {
+  if (raw === null) return DEFAULT_WAIT_MS;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_WAIT_MS) {
+    throw new HttpError(400, `timeoutMs must be an integer from 0 to ${MAX_WAIT_MS}, got ${raw}`);
+  }
+  return ms;
+}

@@ -1,0 +1,147 @@
+/**
+ * Assertions for cases. A failed assertion is the adapter's failure (`fail`); trouble with the
+ * suite's own machinery is an InfrastructureError (`error`).
+ */
+import {
+  isSecureSocketError,
+  type SecureSocketError,
+  type ShutdownableSecureSocket,
+} from '@closenotify/core';
+import type { Direction, WireEvent } from './peer-client.ts';
+import { sha256Hex } from './peer-client.ts';
+
+export class CaseFailure extends Error {
+  override name = 'CaseFailure';
+}
+
+export class InfrastructureError extends Error {
+  override name = 'InfrastructureError';
+}
+
+export function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new CaseFailure(message);
+}
+
+export function equal<T>(actual: T, expected: T, what: string): void {
+  if (!Object.is(actual, expected)) {
+    throw new CaseFailure(`${what}: expected ${show(expected)}, got ${show(actual)}`);
+  }
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** Awaits a promise that must reject with a SecureSocketError of `code`; returns that error. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: SecureSocketError['code'],
+  what: string,
+): Promise<SecureSocketError> {
+  let outcome: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    outcome = error;
+  }
+  if (outcome === undefined) throw new CaseFailure(`${what}: resolved, expected ${code}`);
+  if (!isSecureSocketError(outcome)) {
+    throw new CaseFailure(`${what}: rejected with a non-SecureSocketError: ${String(outcome)}`);
+  }
+  if (outcome.code !== code) {
+    throw new CaseFailure(`${what}: expected ${code}, got ${outcome.code} (${outcome.message})`);
+  }
+  return outcome;
+}
+
+export interface Received {
+  bytes: number;
+  sha256: string;
+  text: string;
+}
+
+/** Reads until the clean end of stream (read() → null); rejects like read() does. */
+export async function readToEnd(socket: ShutdownableSecureSocket): Promise<Received> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const chunk = await socket.read();
+    if (chunk === null) break;
+    chunks.push(chunk);
+    bytes += chunk.byteLength;
+  }
+  const all = concat(chunks, bytes);
+  return { bytes, sha256: await sha256Hex(all), text: new TextDecoder().decode(all.subarray(0, 4096)) };
+}
+
+/** Reads exactly `count` bytes (or fails at the end of stream). */
+export async function readBytes(socket: ShutdownableSecureSocket, count: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  while (bytes < count) {
+    const chunk = await socket.read();
+    if (chunk === null) throw new CaseFailure(`the stream ended after ${bytes} of ${count} bytes`);
+    chunks.push(chunk);
+    bytes += chunk.byteLength;
+  }
+  return concat(chunks, bytes);
+}
+
+export function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+/** The events of one direction that matter for closing: data, alerts, FIN, RST (handshake noise dropped). */
+export function closingEvents(wire: WireEvent[], dir: Direction): string[] {
+  const out: string[] = [];
+  for (const event of wire) {
+    if (event.dir !== dir) continue;
+    switch (event.kind) {
+      case 'data':
+        if (out.at(-1) !== 'data') out.push('data');
+        break;
+      case 'alert':
+        out.push(`alert:${event.description}`);
+        break;
+      case 'fin':
+      case 'rst':
+      case 'garbage':
+      case 'undecryptable':
+      case 'partial-record':
+        out.push(event.kind);
+        break;
+    }
+  }
+  return out;
+}
+
+export function dataBytes(wire: WireEvent[], dir: Direction): number {
+  let total = 0;
+  for (const event of wire) if (event.dir === dir && event.kind === 'data') total += event.bytes;
+  return total;
+}
+
+/** `actual` ends with exactly `tail`. */
+export function endsWith(actual: string[], tail: string[], what: string): void {
+  const end = actual.slice(-tail.length);
+  if (end.length !== tail.length || end.some((item, i) => item !== tail[i])) {
+    throw new CaseFailure(
+      `${what}: expected the wire to end with [${tail.join(', ')}], saw [${actual.join(', ')}]`,
+    );
+  }
+}
+
+export function within(ms: number, low: number, high: number, what: string): void {
+  if (ms < low || ms > high)
+    throw new CaseFailure(`${what}: took ${ms.toFixed(1)} ms, expected ${low}–${high} ms`);
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,78 @@
+/**
+ * What a conformance case is, and what it gets to work with. Cases are runtime-neutral: they use the
+ * adapter under test, the peer daemon and web-standard APIs only, so the same code runs in Node,
+ * Bun and Deno.
+ */
+import type {
+  Capabilities,
+  ConnectOptions,
+  ListenOptions,
+  SecureServer,
+  ShutdownableSecureSocket,
+} from '@closenotify/core';
+import type { PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
+
+export interface AdapterUnderTest {
+  name: string;
+  version: string;
+  connect(options: ConnectOptions): Promise<ShutdownableSecureSocket>;
+  listen(
+    options: ListenOptions,
+    onSocket?: (socket: ShutdownableSecureSocket) => unknown,
+  ): Promise<SecureServer>;
+  capabilities: Capabilities;
+}
+
+export interface RuntimeInfo {
+  name: string;
+  version: string;
+  /** The TLS library, e.g. 'OpenSSL 3.0.19', 'BoringSSL', 'rustls'. */
+  tls: string;
+}
+
+/** A capability flag, or one session-info field as `sessionInfo.<field>`. */
+export type CapabilityName =
+  | Exclude<keyof Capabilities, 'sessionInfo'>
+  | `sessionInfo.${keyof Capabilities['sessionInfo']}`;
+
+export interface CaseContext {
+  readonly adapter: AdapterUnderTest;
+  readonly pki: PeerPki;
+  /** The TLS version this run of the case is about (the peer forces it), or null when any will do. */
+  readonly tls: TlsVersion | null;
+  /** Starts a peer (forced to `tls` unless the spec says otherwise); stopped after the case. */
+  peer(spec: PeerSpec): Promise<PeerHandle>;
+  /** The adapter's connect() to a server peer, trusting the test CA; aborted after the case if still open. */
+  connect(peer: { port: number }, options?: Partial<ConnectOptions>): Promise<ShutdownableSecureSocket>;
+  /** The adapter's listen() with the test server certificate; closed after the case. */
+  listen(
+    options?: Partial<ListenOptions>,
+  ): Promise<{ server: SecureServer; next(): Promise<ShutdownableSecureSocket> }>;
+  /** A step for the failure message. */
+  note(text: string): void;
+}
+
+export interface ConformanceCase {
+  /** Stable id, `area.case`. */
+  id: string;
+  /** One line: what must hold. */
+  requirement: string;
+  /** Where the requirement comes from: an RFC section, BSD/OpenSSL behaviour, or the runtime bug it guards. */
+  source: string;
+  /** 'each': run once per TLS version (where the version matters); 'any': once. */
+  tls: 'each' | 'any';
+  /** Capabilities the case needs; without them it is reported `unsupported`, never run. */
+  requires?: CapabilityName[];
+  timeoutMs?: number;
+  run(context: CaseContext): Promise<void>;
+}
+
+export const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
+
+export function hasCapability(capabilities: Capabilities, name: CapabilityName): boolean {
+  if (name.startsWith('sessionInfo.')) {
+    const field = name.slice('sessionInfo.'.length) as keyof Capabilities['sessionInfo'];
+    return capabilities.sessionInfo[field] === true;
+  }
+  return capabilities[name as Exclude<keyof Capabilities, 'sessionInfo'>] === true;
+}

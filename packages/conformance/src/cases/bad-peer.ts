@@ -1,0 +1,79 @@
+import type { ErrorCode } from '@closenotify/core';
+import { equal, rejectsWith, within } from '../assert.ts';
+import type { ConformanceCase } from '../case.ts';
+import type { AcceptBehaviour, CertificateVariant } from '../peer-client.ts';
+
+/** Every bad peer must be reported within a second (DESIGN §5). */
+const LIMIT_MS = 1000;
+
+function badCertificate(
+  id: string,
+  certificate: CertificateVariant,
+  code: ErrorCode,
+  source: string,
+): ConformanceCase {
+  return {
+    id,
+    requirement: `a ${certificate} server certificate fails connect() with ${code} within a second`,
+    source,
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', certificate, observe: false });
+      const started = performance.now();
+      await rejectsWith(ctx.connect(peer), code, 'connect');
+      within(performance.now() - started, 0, LIMIT_MS, code);
+    },
+  };
+}
+
+function badAccept(id: string, onAccept: AcceptBehaviour, code: ErrorCode, source: string): ConformanceCase {
+  return {
+    id,
+    requirement: `a server that answers with ${onAccept} fails connect() with ${code} within a second`,
+    source,
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', onAccept, observe: false });
+      const started = performance.now();
+      await rejectsWith(ctx.connect(peer), code, 'connect');
+      within(performance.now() - started, 0, LIMIT_MS, code);
+    },
+  };
+}
+
+export const badPeerCases: ConformanceCase[] = [
+  badAccept('bad-peer.plaintext', 'plaintext', 'ERR_TLS_PROTOCOL', 'research Q10 (plain-text greeting)'),
+  badAccept('bad-peer.garbage', 'garbage', 'ERR_TLS_PROTOCOL', 'research Q10 (garbage)'),
+  badAccept('bad-peer.fin-on-accept', 'fin', 'ERR_CONNECTION_RESET', 'research Q10 (FIN on accept)'),
+  badAccept('bad-peer.rst-on-accept', 'rst', 'ERR_CONNECTION_RESET', 'research Q10 (RST on accept)'),
+  badCertificate('bad-peer.self-signed', 'selfSigned', 'ERR_TLS_CERT_UNTRUSTED', 'RFC 5280 §6; research Q10'),
+  badCertificate('bad-peer.unknown-ca', 'untrusted', 'ERR_TLS_CERT_UNTRUSTED', 'RFC 5280 §6'),
+  badCertificate(
+    'bad-peer.wrong-host',
+    'wrongHost',
+    'ERR_TLS_HOSTNAME_MISMATCH',
+    'RFC 6125 §6; research Q10',
+  ),
+  badCertificate('bad-peer.expired', 'expired', 'ERR_TLS_CERT_EXPIRED', 'RFC 5280 §4.1.2.5; research Q10'),
+  {
+    id: 'bad-peer.garbage-after-handshake',
+    requirement: 'garbage after the handshake fails reads with ERR_TLS_PROTOCOL and closes the socket',
+    source: 'research Q10 (Node keeps the socket open after a mid-stream TLS error)',
+    tls: 'each',
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        observe: false,
+        steps: [{ op: 'wait', signal: 'garbage' }, { op: 'garbage', bytes: 64 }, { op: 'waitEnd' }],
+      });
+      const socket = await ctx.connect(peer);
+      const reading = socket.read();
+      await peer.signal('garbage');
+      const started = performance.now();
+      await rejectsWith(reading, 'ERR_TLS_PROTOCOL', 'read() after garbage');
+      within(performance.now() - started, 0, LIMIT_MS, 'ERR_TLS_PROTOCOL');
+      const report = await socket.closed;
+      equal(report.initiator, 'error', 'initiator');
+    },
+  },
+];

@@ -1,0 +1,144 @@
+import { check, closingEvents, delay, endsWith, equal, readBytes, rejectsWith, within } from '../assert.ts';
+import type { ConformanceCase } from '../case.ts';
+
+export const closeCases: ConformanceCase[] = [
+  {
+    id: 'close.waits-for-peer',
+    requirement:
+      "close() sends close_notify + FIN, waits for the peer's close_notify, then releases (no RST)",
+    source: 'DESIGN §3 close(); OpenSSL SSL_shutdown bidirectional; research Q4 (Deno close() never waits)',
+    tls: 'each',
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        steps: [{ op: 'readUntilEnd' }, { op: 'sleep', ms: 200 }, { op: 'closeNotify' }, { op: 'waitEnd' }],
+      });
+      const socket = await ctx.connect(peer);
+      const started = performance.now();
+      const report = await socket.close();
+      within(performance.now() - started, 190, 3000, 'close() waiting for the peer');
+      equal(report.initiator, 'local', 'initiator');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+      equal(
+        report.closeNotifyReceived,
+        ctx.adapter.capabilities.truncationDetection ? true : null,
+        'closeNotifyReceived',
+      );
+      const wire = (await peer.whenDone()).wire;
+      endsWith(closingEvents(wire, 'c2s'), ['alert:close_notify', 'fin'], 'what we sent');
+      endsWith(closingEvents(wire, 's2c'), ['alert:close_notify', 'fin'], 'what the peer sent');
+    },
+  },
+  {
+    id: 'close.timeout',
+    requirement:
+      'close() against a peer that never answers ends at timeoutMs with initiator timeout and releases anyway',
+    source: 'DESIGN §3 close(); Go crypto/tls Close deadline; asyncio ssl_shutdown_timeout',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', steps: [{ op: 'wait', signal: 'never' }] });
+      const socket = await ctx.connect(peer);
+      const started = performance.now();
+      const report = await socket.close({ timeoutMs: 300 });
+      within(performance.now() - started, 295, 1300, 'close() with a 300 ms timeout');
+      equal(report.initiator, 'timeout', 'initiator');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+      equal(socket.state, 'closed', 'state');
+    },
+  },
+  {
+    id: 'close.peer-streams-after',
+    requirement:
+      'a peer that streams 50 MB after our close_notify causes no error; the bytes are discarded and counted',
+    source: 'DESIGN §3 invariant 6; OpenSSL APPLICATION_DATA_AFTER_CLOSE_NOTIFY; nodejs/node#33330',
+    tls: 'each',
+    timeoutMs: 90_000,
+    async run(ctx) {
+      const size = 50_000_000;
+      const peer = await ctx.peer({
+        role: 'server',
+        observe: false,
+        steps: [
+          { op: 'wait', signal: 'go' },
+          { op: 'streamUntilClosed', maxBytes: size },
+          { op: 'closeNotify' },
+        ],
+      });
+      const socket = await ctx.connect(peer);
+      await peer.signal('go');
+      await readBytes(socket, 16384);
+      const report = await socket.close({ timeoutMs: 60_000 });
+      equal(report.error, undefined, 'error');
+      equal(report.initiator, 'local', 'initiator');
+      const sent = (await peer.whenDone()).sent.bytes;
+      ctx.note(`peer sent ${sent}, we read ${report.bytesRead} and discarded ${report.bytesDiscarded}`);
+      check(report.bytesDiscarded > 0, 'bytesDiscarded > 0');
+      equal(
+        report.bytesRead + report.bytesDiscarded,
+        sent,
+        'bytesRead + bytesDiscarded = what the peer sent',
+      );
+    },
+  },
+  {
+    id: 'abort.rst-on-wire',
+    requirement: 'abort() puts a TCP RST on the wire, with no close_notify before it',
+    source: 'DESIGN §3 abort(); SO_LINGER 0; research Q5 (Node resetAndDestroy throws on TLS sockets)',
+    tls: 'each',
+    requires: ['abortiveReset'],
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', steps: [{ op: 'read', bytes: 4 }, { op: 'waitEnd' }] });
+      const socket = await ctx.connect(peer);
+      await socket.write('ping');
+      await delay(50);
+      socket.abort(new Error('abort test'));
+      const report = await peer.whenDone();
+      const sent = closingEvents(report.wire, 'c2s');
+      endsWith(sent, ['data', 'rst'], 'what we sent');
+      check(!sent.includes('alert:close_notify'), `close_notify before the RST: [${sent.join(', ')}]`);
+      check(
+        report.errors.some((e) => e.code === 'ECONNRESET'),
+        `the peer saw no ECONNRESET: ${JSON.stringify(report.errors)}`,
+      );
+    },
+  },
+  {
+    id: 'abort.rejects-pending',
+    requirement:
+      'abort() rejects pending reads and later writes with ERR_ABORTED and resolves closed with initiator abort',
+    source: 'DESIGN §3 abort()',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', observe: false, steps: [{ op: 'waitEnd' }] });
+      const socket = await ctx.connect(peer);
+      const pending = socket.read();
+      const reason = new Error('user abort');
+      socket.abort(reason);
+      const error = await rejectsWith(pending, 'ERR_ABORTED', 'pending read');
+      equal(error.cause, reason, 'cause');
+      await rejectsWith(socket.write('x'), 'ERR_ABORTED', 'write after abort');
+      const report = await socket.closed;
+      equal(report.initiator, 'abort', 'initiator');
+      equal(report.error?.code, 'ERR_ABORTED', 'report.error');
+    },
+  },
+  {
+    id: 'reset.peer-rst-mid-stream',
+    requirement: 'a peer RST in the middle of a stream rejects reads and writes with ERR_CONNECTION_RESET',
+    source: 'DESIGN §3 peer RST; research Q4 (Bun reports it only in close)',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        steps: [{ op: 'send', bytes: 65536 }, { op: 'wait', signal: 'rst' }, { op: 'rst' }],
+      });
+      const socket = await ctx.connect(peer);
+      await readBytes(socket, 65536);
+      await peer.signal('rst');
+      await rejectsWith(socket.read(), 'ERR_CONNECTION_RESET', 'read at the RST');
+      await rejectsWith(socket.write('after the reset'), 'ERR_CONNECTION_RESET', 'write after the RST');
+      const report = await socket.closed;
+      equal(report.initiator, 'error', 'initiator');
+    },
+  },
+];

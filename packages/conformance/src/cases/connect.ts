@@ -1,0 +1,141 @@
+import { check, equal, rejectsWith, within } from '../assert.ts';
+import type { ConformanceCase } from '../case.ts';
+
+const quietPeer = [{ op: 'readUntilEnd' as const }, { op: 'closeNotify' as const }];
+
+export const connectCases: ConformanceCase[] = [
+  {
+    id: 'connect.session-info',
+    requirement:
+      'opened gives what the handshake established, and null for every field the runtime cannot give',
+    source: 'DESIGN §2 SessionInfo; research Q8',
+    tls: 'each',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', steps: quietPeer });
+      const socket = await ctx.connect(peer);
+      const session = await socket.opened;
+      const can = ctx.adapter.capabilities.sessionInfo;
+      equal(session.protocol, can.protocol ? ctx.tls : null, 'protocol');
+      if (can.cipher)
+        check(session.cipher?.standardName.startsWith('TLS_'), `cipher: ${JSON.stringify(session.cipher)}`);
+      else equal(session.cipher, null, 'cipher');
+      equal(session.alpnProtocol, null, 'alpnProtocol without ALPN');
+      equal(session.servername, can.servername ? 'localhost' : null, 'servername');
+      equal(session.authorized, can.authorized ? true : null, 'authorized');
+      if (can.peerCertificate) {
+        check(
+          session.peerCertificate?.subjectAltNames.some((name) => name.includes('localhost')),
+          'peerCertificate SAN',
+        );
+      } else equal(session.peerCertificate, null, 'peerCertificate');
+      equal(session.remoteAddress?.port ?? null, can.remoteAddress ? peer.port : null, 'remoteAddress.port');
+      if (!can.localAddress) equal(session.localAddress, null, 'localAddress');
+      await socket.close();
+    },
+  },
+  {
+    id: 'connect.alpn',
+    requirement: 'ALPN offers our list and reports the protocol the server chose',
+    source: 'RFC 7301 §3.1; research Q8 (Bun needs the wire format)',
+    tls: 'any',
+    requires: ['sessionInfo.alpnProtocol'],
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', alpn: ['h2', 'http/1.1'], steps: quietPeer });
+      const socket = await ctx.connect(peer, { alpn: ['x-unknown', 'http/1.1'] });
+      equal((await socket.opened).alpnProtocol, 'http/1.1', 'alpnProtocol');
+      await socket.close();
+      equal((await peer.whenDone()).handshake?.alpn ?? null, 'http/1.1', 'ALPN the peer saw');
+    },
+  },
+  {
+    id: 'connect.sni',
+    requirement:
+      'servername is what is sent and verified: a right name on an IP connect passes, a wrong one fails',
+    source: 'DESIGN §2 ConnectOptions.servername; RFC 6066 §3',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', steps: quietPeer });
+      const socket = await ctx.connect(peer, { hostname: '127.0.0.1', servername: 'localhost' });
+      await socket.close();
+      const other = await ctx.peer({ role: 'server', steps: quietPeer });
+      await rejectsWith(
+        ctx.connect(other, { hostname: '127.0.0.1', servername: 'wrong.example' }),
+        'ERR_TLS_HOSTNAME_MISMATCH',
+        'connect with a servername the certificate does not name',
+      );
+    },
+  },
+  {
+    id: 'connect.handshake-timeout',
+    requirement:
+      'a server that never answers the ClientHello ends connect() at handshakeTimeoutMs with ERR_HANDSHAKE_TIMEOUT',
+    source: 'research Q10 (no runtime has a handshake timeout)',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', onAccept: 'silent', observe: false });
+      const started = performance.now();
+      const error = await rejectsWith(
+        ctx.connect(peer, { handshakeTimeoutMs: 300 }),
+        'ERR_HANDSHAKE_TIMEOUT',
+        'connect',
+      );
+      within(performance.now() - started, 295, 1000, 'time to ERR_HANDSHAKE_TIMEOUT');
+      equal(error.phase, 'handshake', 'phase');
+    },
+  },
+  {
+    id: 'connect.refused',
+    requirement: 'a closed port gives ERR_CONNECT_REFUSED in the connect phase',
+    source: 'DESIGN §5',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', observe: false });
+      await peer.stop();
+      const error = await rejectsWith(ctx.connect(peer), 'ERR_CONNECT_REFUSED', 'connect to a closed port');
+      equal(error.phase, 'connect', 'phase');
+    },
+  },
+  {
+    id: 'connect.signal-abort',
+    requirement: 'an aborted signal ends connect() with ERR_ABORTED, before or during the handshake',
+    source: 'DESIGN §2 ConnectOptions.signal',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', onAccept: 'silent', observe: false });
+      await rejectsWith(
+        ctx.connect(peer, { signal: AbortSignal.abort() }),
+        'ERR_ABORTED',
+        'pre-aborted signal',
+      );
+      const controller = new AbortController();
+      const connecting = ctx.connect(peer, { signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('changed my mind')), 50);
+      const started = performance.now();
+      await rejectsWith(connecting, 'ERR_ABORTED', 'signal aborted during the handshake');
+      within(performance.now() - started, 0, 500, 'time to ERR_ABORTED');
+    },
+  },
+  {
+    id: 'connect.invalid-options',
+    requirement: 'bad options reject with ERR_INVALID_OPTION naming the option, before any connection',
+    source: 'DESIGN §5',
+    tls: 'any',
+    async run(ctx) {
+      const bad: Array<[string, Record<string, unknown>]> = [
+        ['port', { port: 70000 }],
+        ['handshakeTimeoutMs', { handshakeTimeoutMs: -1 }],
+        ['idleTimeoutMs', { idleTimeoutMs: Number.NaN }],
+        ['minVersion', { minVersion: 'TLSv1.1' }],
+        ['truncation', { truncation: 'sometimes' }],
+      ];
+      for (const [name, patch] of bad) {
+        const error = await rejectsWith(
+          ctx.adapter.connect({ hostname: 'localhost', port: 1, ...patch } as never),
+          'ERR_INVALID_OPTION',
+          `option ${name}`,
+        );
+        check(error.message.includes(`"${name}"`), `the message names "${name}": ${error.message}`);
+      }
+    },
+  },
+];

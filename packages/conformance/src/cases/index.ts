@@ -1,0 +1,23 @@
+import type { ConformanceCase } from '../case.ts';
+import { badPeerCases } from './bad-peer.ts';
+import { closeCases } from './close.ts';
+import { connectCases } from './connect.ts';
+import { dataCases } from './data.ts';
+import { idleCases } from './idle.ts';
+import { peerCloseCases } from './peer-close.ts';
+import { serverCases } from './server.ts';
+import { shutdownCases } from './shutdown.ts';
+import { truncationCases } from './truncation.ts';
+
+/** The whole catalogue, in the order it runs and is reported. */
+export const CATALOGUE: readonly ConformanceCase[] = [
+  ...connectCases,
+  ...dataCases,
+  ...shutdownCases,
+  ...peerCloseCases,
+  ...truncationCases,
+  ...closeCases,
+  ...idleCases,
+  ...badPeerCases,
+  ...serverCases,
+];

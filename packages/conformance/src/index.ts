@@ -1,0 +1,20 @@
+/**
+ * @closenotify/conformance: the case catalogue, the runner, the report and the client of the
+ * scriptable TLS peer. Runtime-neutral: it runs inside Node, Bun and Deno.
+ */
+export * from './assert.ts';
+export * from './case.ts';
+export { CATALOGUE } from './cases/index.ts';
+export { type CommandLineRun, runFromCommandLine } from './main.ts';
+export * from './peer-client.ts';
+export * from './report.ts';
+export {
+  type CatalogueEntry,
+  catalogueEntries,
+  checkLeakAccounting,
+  describe as describeError,
+  type RunOptions,
+  runConformance,
+  runEntry,
+  UnhandledRejections,
+} from './runner.ts';

@@ -1,0 +1,249 @@
+// The conformance cases' handle on the scriptable TLS peer daemon (peer/daemon.ts). It runs inside every
+// runtime under test (Node, Bun, Deno), so it uses web-standard APIs only: fetch, TextEncoder, crypto.subtle.
+// The types below are the one definition of the daemon's control API; the daemon imports them from here.
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export type CertificateVariant = 'valid' | 'selfSigned' | 'expired' | 'wrongHost' | 'untrusted';
+
+/**
+ * What a server-role peer does when the socket under test connects. `'plaintext'` answers
+ * "HTTP/1.1 400 Bad Request\r\n\r\n" to every chunk it receives; `'garbage'` writes bytes that are no TLS
+ * record; `'fin'` and `'rst'` end the TCP connection at once; `'silent'` never answers the ClientHello.
+ */
+export type AcceptBehaviour = 'tls' | 'plaintext' | 'garbage' | 'fin' | 'rst' | 'silent';
+
+export interface PeerSpec {
+  role: 'server' | 'client';
+  /** Forced on the peer (minimum = maximum). Default TLSv1.3. */
+  tls?: TlsVersion;
+  /** Server role: the certificate presented. Default `'valid'` (the PKI's `server` certificate). */
+  certificate?: CertificateVariant;
+  /** Server role: the protocols it accepts. Client role: the protocols it offers. */
+  alpn?: string[];
+  /** Server role: ask for a client certificate (never required). Client role: present the PKI's client certificate. */
+  requestClientCert?: boolean;
+  /** OpenSSL cipher list and/or TLS 1.3 ciphersuite names. */
+  ciphers?: string;
+  /** Server role only. Default `'tls'`. */
+  onAccept?: AcceptBehaviour;
+  /** Client role only: where the listener under test is. `host` defaults to 127.0.0.1, `servername` to localhost. */
+  connect?: { port: number; servername?: string; host?: string };
+  /** Put the wire observer (a recording TCP relay) between the peer and the socket under test. Default true. */
+  observe?: boolean;
+  /** Run one after the other once the handshake is done (or once accepted, when `onAccept` is not `'tls'`). */
+  steps?: Step[];
+}
+
+export type Step =
+  /** `bytes` of pseudoRandomBytes(bytes, seed ?? 1), written in `chunk`-byte writes (default 65536) with backpressure. */
+  | { op: 'send'; bytes: number; seed?: number; chunk?: number }
+  | { op: 'sendText'; text: string }
+  /** Until `bytes` more bytes have arrived than earlier `read` steps consumed. */
+  | { op: 'read'; bytes: number }
+  /** Until the end of the stream from the socket under test; the log says whether a close_notify came first. */
+  | { op: 'readUntilEnd' }
+  /** Returns every byte that arrives from now on, until the end of the stream. */
+  | { op: 'echo' }
+  /** close_notify, then TCP FIN; reading goes on. */
+  | { op: 'closeNotify' }
+  /** A bare TCP FIN, no close_notify. */
+  | { op: 'fin' }
+  /** `bytes` (default 1022) of application data, of whose record only the first 100 bytes reach the wire; then a bare FIN. */
+  | { op: 'finMidRecord'; bytes?: number }
+  /** A TCP RST. */
+  | { op: 'rst' }
+  /** `bytes` (default 64) that are no TLS record, straight onto the TCP stream. */
+  | { op: 'garbage'; bytes?: number }
+  /** Stop reading: the kernel buffers fill and the writer under test stalls. */
+  | { op: 'stopReading' }
+  | { op: 'resumeReading' }
+  /** Write the seed-1 pseudo-random stream until the connection closes or `maxBytes` are sent. */
+  | { op: 'streamUntilClosed'; chunk?: number; maxBytes?: number }
+  /** Until `PeerHandle.signal(signal)`; a signal raised earlier counts, once. */
+  | { op: 'wait'; signal: string }
+  | { op: 'sleep'; ms: number }
+  /** Until both directions have ended (our EOF arrived and the peer shut its side), or the connection closed. */
+  | { op: 'waitEnd' }
+  /** Destroy the TLS socket: no close_notify. */
+  | { op: 'destroy' };
+
+export type StepOp = Step['op'];
+
+/** c2s: from whoever connected to the relay (the socket under test when the peer is a server). */
+export type Direction = 'c2s' | 's2c';
+
+export type WireEvent = { dir: Direction; at: number } & (
+  | { kind: 'handshake'; type: string }
+  | { kind: 'ccs' }
+  | { kind: 'data'; bytes: number }
+  | { kind: 'alert'; level: 'warning' | 'fatal'; description: string; code: number }
+  | { kind: 'undecryptable'; contentType: number; length: number }
+  | { kind: 'garbage'; bytes: number }
+  | { kind: 'partial-record'; have: number; need: number }
+  | { kind: 'fin' }
+  | { kind: 'rst' }
+);
+
+export interface ByteSummary {
+  bytes: number;
+  sha256: string;
+}
+
+export interface PeerReport {
+  id: string;
+  /** The script finished, or the scripted connection closed. */
+  done: boolean;
+  /** Server role: where the socket under test connects. */
+  port?: number;
+  handshake?: {
+    protocol: string | null;
+    cipher: string | null;
+    alpn: string | null;
+    /** Client role, or server role with `requestClientCert`: whether the other side's certificate verified. */
+    authorized?: boolean;
+    authorizationError?: string | null;
+  };
+  /** Application data from the socket under test (TCP payload when `onAccept` is not `'tls'`). */
+  received: ByteSummary & { /** The first 4 KiB as latin1. */ text?: string };
+  /** Application data the peer wrote (TCP payload when `onAccept` is not `'tls'`); `garbage` steps are logged only. */
+  sent: ByteSummary;
+  /** The end of stream from the socket under test reached the peer. */
+  ended: boolean;
+  /** Every socket and TLS error the peer saw; none is ever thrown. */
+  errors: Array<{ at: number; code?: string; message: string }>;
+  /** Step progress, for failure messages. */
+  log: Array<{ at: number; text: string }>;
+  /** What the wire observer saw on the scripted connection (empty without `observe`). */
+  wire: WireEvent[];
+  wireSummary: string;
+}
+
+export interface PeerPkiCredential {
+  cert: string;
+  key: string;
+}
+
+/** The test PKI, PEM encoded; see @closenotify/test-pki. */
+export interface PeerPki {
+  dir: string;
+  ca: string;
+  server: PeerPkiCredential;
+  wrongHost: PeerPkiCredential;
+  selfSigned: PeerPkiCredential;
+  expired: PeerPkiCredential;
+  untrusted: PeerPkiCredential;
+  client: PeerPkiCredential;
+}
+
+export interface PeerHandle {
+  readonly id: string;
+  /** Where the socket under test connects; 0 for a client-role peer, which listens on nothing. */
+  readonly port: number;
+  report(): Promise<PeerReport>;
+  /** The report once `done`, or when `timeoutMs` (default 10000) ran out, whichever comes first. */
+  whenDone(timeoutMs?: number): Promise<PeerReport>;
+  signal(name: string): Promise<void>;
+  /** Stops the peer and its relay, and destroys its sockets. */
+  stop(): Promise<void>;
+}
+
+export class PeerClient {
+  readonly #controlUrl: string;
+
+  constructor(controlUrl: string) {
+    this.#controlUrl = controlUrl;
+  }
+
+  pki(): Promise<PeerPki> {
+    return this.request('GET', '/pki');
+  }
+
+  async start(spec: PeerSpec): Promise<PeerHandle> {
+    const started = await this.request<{ id: string; port?: number }>('POST', '/peers', spec);
+    return new RemotePeer(this, started.id, started.port ?? 0);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.request('POST', '/shutdown');
+  }
+
+  /** One control call; a non-2xx answer throws with the daemon's message. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(new URL(path, this.#controlUrl), {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    const payload: unknown = text ? JSON.parse(text) : undefined;
+    if (!response.ok) {
+      const message = (payload as { error?: string } | undefined)?.error ?? text;
+      throw new Error(`peer daemon: ${method} ${path} answered ${response.status}: ${message}`);
+    }
+    return payload as T;
+  }
+}
+
+class RemotePeer implements PeerHandle {
+  readonly id: string;
+  readonly port: number;
+  readonly #client: PeerClient;
+
+  constructor(client: PeerClient, id: string, port: number) {
+    this.#client = client;
+    this.id = id;
+    this.port = port;
+  }
+
+  report(): Promise<PeerReport> {
+    return this.#client.request('GET', `/peers/${this.id}`);
+  }
+
+  whenDone(timeoutMs = 10_000): Promise<PeerReport> {
+    return this.#client.request('GET', `/peers/${this.id}?wait=done&timeoutMs=${timeoutMs}`);
+  }
+
+  async signal(name: string): Promise<void> {
+    await this.#client.request('POST', `/peers/${this.id}/signal`, { name });
+  }
+
+  async stop(): Promise<void> {
+    await this.#client.request('DELETE', `/peers/${this.id}`);
+  }
+}
+
+/** The seed `send` uses when its step names none, and the seed of `streamUntilClosed`. */
+export const DEFAULT_SEED = 1;
+
+/**
+ * The peer's deterministic test data, as a stream: xorshift32 (shifts 13, 17, 5) starting from
+ * `seed >>> 0` (a zero seed becomes 0x9E3779B9, since xorshift32 needs a non-zero state); every step
+ * yields one byte, the low 8 bits of the new state. Each call continues where the previous one stopped.
+ */
+export function pseudoRandomStream(seed: number): (length: number) => Uint8Array {
+  let state = seed >>> 0 || 0x9e3779b9;
+  return (length) => {
+    const bytes = new Uint8Array(length);
+    for (let index = 0; index < length; index++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      bytes[index] = state & 0xff;
+    }
+    return bytes;
+  };
+}
+
+/** The first `length` bytes of pseudoRandomStream(seed): exactly what a `send` step with that seed writes. */
+export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
+  return pseudoRandomStream(seed)(length);
+}
+
+export async function sha256Hex(data: Uint8Array): Promise<string> {
+  // Web Crypto takes no views of shared memory; copy those.
+  const input = data.buffer instanceof ArrayBuffer ? (data as Uint8Array<ArrayBuffer>) : new Uint8Array(data);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}

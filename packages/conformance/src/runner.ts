@@ -1,0 +1,276 @@
+/**
+ * Runs the catalogue against one adapter inside the current runtime. Every entry gets a verdict:
+ * `pass`, `fail` (the adapter broke the requirement, leaked, or left an unhandled rejection),
+ * `unsupported` (a capability it declares missing: never run, never counted as a pass), or
+ * `error` (the suite's own machinery failed).
+ */
+import { liveResources, type ShutdownableSecureSocket } from '@closenotify/core';
+import { CaseFailure, delay, InfrastructureError } from './assert.ts';
+import {
+  type AdapterUnderTest,
+  type CaseContext,
+  type ConformanceCase,
+  hasCapability,
+  type RuntimeInfo,
+  TLS_VERSIONS,
+} from './case.ts';
+import { CATALOGUE } from './cases/index.ts';
+import type { PeerClient, PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
+import type { CaseResult, ConformanceReport } from './report.ts';
+
+export interface CatalogueEntry {
+  case: ConformanceCase;
+  tls: TlsVersion | null;
+  /** `id@TLSv1.3`, or `id` when the version does not matter. */
+  key: string;
+}
+
+export function catalogueEntries(cases: readonly ConformanceCase[] = CATALOGUE): CatalogueEntry[] {
+  return cases.flatMap((item): CatalogueEntry[] =>
+    item.tls === 'each'
+      ? TLS_VERSIONS.map((tls) => ({ case: item, tls, key: `${item.id}@${tls}` }))
+      : [{ case: item, tls: null, key: item.id }],
+  );
+}
+
+/** Collects unhandled rejections; each runtime binding feeds it from its own global hook. */
+export class UnhandledRejections {
+  #seen: unknown[] = [];
+  record(reason: unknown): void {
+    this.#seen.push(reason);
+  }
+  drain(): unknown[] {
+    const seen = this.#seen;
+    this.#seen = [];
+    return seen;
+  }
+}
+
+export interface RunOptions {
+  adapter: AdapterUnderTest;
+  runtime: RuntimeInfo;
+  peer: PeerClient;
+  unhandled: UnhandledRejections;
+  /** Only entries whose key contains one of these strings. */
+  filter?: string[];
+  onResult?: (result: CaseResult, index: number, total: number) => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+const LEAK_SETTLE_MS = 3_000;
+
+export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const entries = catalogueEntries().filter(
+    (entry) => !options.filter?.length || options.filter.some((part) => entry.key.includes(part)),
+  );
+  const pki = await options.peer.pki();
+  const accounting = await checkLeakAccounting(options, pki);
+  const results: CaseResult[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const result = accounting
+      ? { id: entry.case.id, tls: entry.tls, status: 'error' as const, message: accounting, durationMs: 0 }
+      : await runEntry(entry, options, pki);
+    results.push(result);
+    options.onResult?.(result, index, entries.length);
+  }
+  return {
+    runtime: options.runtime,
+    adapter: { name: options.adapter.name, version: options.adapter.version },
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    results,
+  };
+}
+
+/**
+ * The per-case leak check reads core's live-socket count; it only means something if the adapter
+ * and the suite share one copy of core. Prove that once, with a real socket, before relying on it.
+ */
+export async function checkLeakAccounting(
+  options: Pick<RunOptions, 'adapter' | 'peer'>,
+  pki: PeerPki,
+): Promise<string | undefined> {
+  let peer: PeerHandle | undefined;
+  try {
+    peer = await options.peer.start({
+      role: 'server',
+      observe: false,
+      steps: [{ op: 'readUntilEnd' }, { op: 'closeNotify' }],
+    });
+    const before = liveResources().sockets;
+    const socket = await options.adapter.connect({ hostname: 'localhost', port: peer.port, ca: pki.ca });
+    const during = liveResources().sockets;
+    await socket.close();
+    if (during !== before + 1) {
+      return `the adapter's sockets are invisible to @closenotify/core's liveResources() (${before} → ${during}): two copies of core are loaded, so leaks could not be detected`;
+    }
+    return undefined;
+  } catch (error) {
+    return `could not open a first socket to check leak accounting: ${describe(error)}`;
+  } finally {
+    await peer?.stop().catch(() => {});
+  }
+}
+
+export async function runEntry(
+  entry: CatalogueEntry,
+  options: RunOptions,
+  pki: PeerPki,
+): Promise<CaseResult> {
+  const { case: item, tls } = entry;
+  const base = { id: item.id, tls };
+  const missing = (item.requires ?? []).filter((name) => !hasCapability(options.adapter.capabilities, name));
+  if (missing.length > 0) {
+    return {
+      ...base,
+      status: 'unsupported',
+      message: `capability ${missing.join(', ')} is false`,
+      durationMs: 0,
+    };
+  }
+  const started = performance.now();
+  const scope = new CaseScope(options.adapter, options.peer, pki, tls);
+  options.unhandled.drain();
+  let status: CaseResult['status'] = 'pass';
+  let message = '';
+  const timeoutMs = item.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      item.run(scope.context),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CaseFailure(`did not finish within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    status = error instanceof InfrastructureError ? 'error' : 'fail';
+    message = describe(error);
+  } finally {
+    clearTimeout(timer);
+  }
+  const cleanup = await scope.cleanup();
+  if (cleanup && status !== 'error') {
+    status = 'error';
+    message = [message, cleanup].filter(Boolean).join('; ');
+  }
+  const leaks = await waitForNoLiveResources();
+  const unhandled = options.unhandled.drain();
+  if (status === 'pass' && leaks) {
+    status = 'fail';
+    message = leaks;
+  }
+  if (unhandled.length > 0 && status !== 'error') {
+    status = 'fail';
+    message = [message, `unhandled rejection: ${unhandled.map(describe).join(' | ')}`]
+      .filter(Boolean)
+      .join('; ');
+  }
+  if (status !== 'pass' && scope.notes.length > 0) message += ` [steps: ${scope.notes.join(' → ')}]`;
+  return { ...base, status, message, durationMs: Math.round(performance.now() - started) };
+}
+
+async function waitForNoLiveResources(): Promise<string | undefined> {
+  const deadline = performance.now() + LEAK_SETTLE_MS;
+  for (;;) {
+    // Unhandled rejections are reported on a later turn of the loop: give them one.
+    await delay(0);
+    const live = liveResources();
+    if (live.sockets === 0 && live.servers === 0) return undefined;
+    if (performance.now() > deadline) {
+      return `leaked ${live.sockets} socket(s) and ${live.servers} server(s) still open ${LEAK_SETTLE_MS} ms after the case`;
+    }
+    await delay(20);
+  }
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${code ? `${String(code)}: ` : ''}${error.message}`;
+  }
+  return String(error);
+}
+
+/** Everything a case opened, so it can be torn down whatever the outcome. */
+class CaseScope {
+  readonly notes: string[] = [];
+  readonly #peers: PeerHandle[] = [];
+  readonly #sockets: ShutdownableSecureSocket[] = [];
+  readonly #servers: Array<{ close(): Promise<void> }> = [];
+  readonly context: CaseContext;
+
+  constructor(adapter: AdapterUnderTest, client: PeerClient, pki: PeerPki, tls: TlsVersion | null) {
+    const track = (socket: ShutdownableSecureSocket): ShutdownableSecureSocket => {
+      this.#sockets.push(socket);
+      return socket;
+    };
+    this.context = {
+      adapter,
+      pki,
+      tls,
+      peer: async (spec: PeerSpec) => {
+        const handle = await infrastructure(() => client.start({ ...(tls ? { tls } : {}), ...spec }));
+        const peer = guardedPeer(handle);
+        this.#peers.push(peer);
+        return peer;
+      },
+      connect: async (peer, options = {}) =>
+        track(await adapter.connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, ...options })),
+      listen: async (options = {}) => {
+        const accepted: ShutdownableSecureSocket[] = [];
+        const waiting: Array<(socket: ShutdownableSecureSocket) => void> = [];
+        const server = await adapter.listen({ ...pki.server, ...options }, (socket) => {
+          track(socket);
+          const waiter = waiting.shift();
+          if (waiter) waiter(socket);
+          else accepted.push(socket);
+        });
+        this.#servers.push(server);
+        const next = (): Promise<ShutdownableSecureSocket> => {
+          const ready = accepted.shift();
+          return ready ? Promise.resolve(ready) : new Promise((resolve) => waiting.push(resolve));
+        };
+        return { server, next };
+      },
+      note: (text: string) => {
+        this.notes.push(text);
+      },
+    };
+  }
+
+  /** Aborts what the case left open; returns a message if the suite's own teardown failed. */
+  async cleanup(): Promise<string | undefined> {
+    for (const socket of this.#sockets) socket.abort(new Error('conformance case cleanup'));
+    const problems: string[] = [];
+    for (const server of this.#servers)
+      await server.close().catch((e: unknown) => problems.push(describe(e)));
+    for (const peer of this.#peers) await peer.stop().catch((e: unknown) => problems.push(describe(e)));
+    return problems.length > 0 ? `teardown: ${problems.join('; ')}` : undefined;
+  }
+}
+
+async function infrastructure<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new InfrastructureError(`peer daemon: ${describe(error)}`);
+  }
+}
+
+/** A peer handle whose daemon failures count as the suite's errors, not the adapter's. */
+function guardedPeer(handle: PeerHandle): PeerHandle {
+  let stopped: Promise<void> | undefined;
+  return {
+    id: handle.id,
+    port: handle.port,
+    report: () => infrastructure(() => handle.report()),
+    whenDone: (timeoutMs) => infrastructure(() => handle.whenDone(timeoutMs)),
+    signal: (name) => infrastructure(() => handle.signal(name)),
+    stop: () => {
+      stopped ??= infrastructure(() => handle.stop());
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,415 @@
+// The peer daemon on real loopback sockets, with Node's own node:tls as the socket under test.
+// Needs the daemon built first: `npx tsup` in packages/conformance.
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import tls from 'node:tls';
+import { ensurePki } from '@closenotify/test-pki';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type PeerDaemon, spawnPeerDaemon } from '../peer/spawn.ts';
+import {
+  type Direction,
+  PeerClient,
+  type PeerHandle,
+  type PeerPki,
+  type PeerReport,
+  type PeerSpec,
+  pseudoRandomBytes,
+  sha256Hex,
+  type TlsVersion,
+  type WireEvent,
+} from '../src/peer-client.ts';
+
+let daemon: PeerDaemon;
+let client: PeerClient;
+let pki: PeerPki;
+const running = new Set<PeerHandle>();
+const sockets = new Set<net.Socket>();
+
+beforeAll(async () => {
+  daemon = await spawnPeerDaemon();
+  client = new PeerClient(daemon.controlUrl);
+  pki = await client.pki();
+});
+
+afterEach(async () => {
+  for (const socket of sockets) socket.destroy();
+  sockets.clear();
+  await Promise.all([...running].map((peer) => stopPeer(peer)));
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+async function startPeer(spec: PeerSpec): Promise<PeerHandle> {
+  const peer = await client.start(spec);
+  running.add(peer);
+  return peer;
+}
+
+async function stopPeer(peer: PeerHandle): Promise<void> {
+  running.delete(peer);
+  await peer.stop();
+}
+
+/** Node honours allowHalfOpen in tls.connect(), but its type definitions leave it out. */
+type ClientOptions = tls.ConnectionOptions & { allowHalfOpen?: boolean };
+
+/** A Node TLS client and everything that happens to it, as promises that only ever resolve. */
+function nodeClient(port: number, options: ClientOptions = {}) {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca, ...options });
+  sockets.add(socket);
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  // `failed` keeps the first error; any later one must not become an uncaught exception.
+  socket.on('error', () => {});
+  const event = <T>(name: string) => new Promise<T>((resolve) => socket.once(name, resolve));
+  return {
+    socket,
+    received: () => Buffer.concat(chunks),
+    secured: event<void>('secureConnect'),
+    ended: event<void>('end'),
+    closed: event<boolean>('close'),
+    failed: event<NodeJS.ErrnoException>('error'),
+  };
+}
+
+function kinds(wire: WireEvent[], dir: Direction): string[] {
+  return wire
+    .filter((event) => event.dir === dir && event.kind !== 'handshake' && event.kind !== 'ccs')
+    .map((event) => (event.kind === 'alert' ? `alert:${event.description}` : event.kind));
+}
+
+function closeNotifyBeforeFin(wire: WireEvent[], dir: Direction): boolean {
+  const sequence = kinds(wire, dir);
+  const fin = sequence.indexOf('fin');
+  return sequence.slice(0, fin === -1 ? undefined : fin).includes('alert:close_notify');
+}
+
+function logText(report: PeerReport): string {
+  return report.log.map((entry) => entry.text).join('\n');
+}
+
+describe('control API', () => {
+  it('serves the test PKI', async () => {
+    expect(pki).toEqual(await ensurePki());
+  });
+
+  it('rejects a bad spec naming the field', async () => {
+    await expect(client.start({ role: 'server', steps: [{ op: 'send' } as never] })).rejects.toThrow(
+      /400: spec\.steps\[0\]\.bytes is required/,
+    );
+    await expect(client.start({ role: 'server', tls: 'TLSv1.1' as never })).rejects.toThrow(
+      /400: spec\.tls must be/,
+    );
+    await expect(client.start({ role: 'client' })).rejects.toThrow(/400: spec\.connect is required/);
+  });
+
+  it('answers unknown routes and peers with 404', async () => {
+    await expect(client.request('GET', '/nowhere')).rejects.toThrow(/404/);
+    await expect(client.request('GET', '/peers/p0')).rejects.toThrow(/404: no peer p0/);
+  });
+});
+
+describe.each(['TLSv1.2', 'TLSv1.3'] as const)('server peer over %s', (version: TlsVersion) => {
+  it('reads to the end, answers, and closes with close_notify', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      tls: version,
+      alpn: ['h2', 'http/1.1'],
+      steps: [{ op: 'readUntilEnd' }, { op: 'sendText', text: 'pong' }, { op: 'closeNotify' }],
+    });
+    const node = nodeClient(peer.port, { allowHalfOpen: true, ALPNProtocols: ['http/1.1'] });
+    await node.secured;
+    node.socket.end('ping');
+    await node.ended;
+    expect(node.received().toString()).toBe('pong');
+
+    const report = await peer.whenDone();
+    expect(report.done).toBe(true);
+    expect(report.handshake).toMatchObject({ protocol: version, alpn: 'http/1.1' });
+    expect(report.received).toEqual({ bytes: 4, sha256: await sha256Hex(Buffer.from('ping')), text: 'ping' });
+    expect(report.sent).toEqual({ bytes: 4, sha256: await sha256Hex(Buffer.from('pong')) });
+    expect(report.ended).toBe(true);
+    expect(report.errors).toEqual([]);
+    expect(kinds(report.wire, 'c2s')).toEqual(['data', 'alert:close_notify', 'fin']);
+    // Both directions interleave in the summary: the peer answers on close_notify, before the FIN arrives.
+    const closeNotifyAt = report.wireSummary.indexOf('c2s alert(close_notify)');
+    expect(closeNotifyAt).toBeGreaterThan(report.wireSummary.indexOf('c2s data(4)'));
+    expect(report.wireSummary.indexOf('c2s fin')).toBeGreaterThan(closeNotifyAt);
+    expect(closeNotifyBeforeFin(report.wire, 's2c')).toBe(true);
+    expect(logText(report)).toMatch(
+      /readUntilEnd: end of stream after 4 bytes; it came after a close_notify/,
+    );
+  });
+
+  it('sends the documented pseudo-random bytes', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      tls: version,
+      steps: [{ op: 'send', bytes: 200_000, seed: 7, chunk: 30_000 }, { op: 'closeNotify' }],
+    });
+    const node = nodeClient(peer.port);
+    await node.ended;
+    const expected = pseudoRandomBytes(200_000, 7);
+    expect(Buffer.compare(node.received(), expected)).toBe(0);
+    const report = await peer.whenDone();
+    expect(report.sent).toEqual({ bytes: 200_000, sha256: await sha256Hex(expected) });
+    expect(logText(report)).toContain(`sha256 ${await sha256Hex(expected)}`);
+  });
+
+  it('ends with a bare FIN on `fin`', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      tls: version,
+      steps: [{ op: 'sendText', text: 'bye' }, { op: 'fin' }, { op: 'readUntilEnd' }],
+    });
+    const node = nodeClient(peer.port);
+    await node.ended;
+    // Node cannot tell a bare FIN from a clean close; the wire can.
+    expect(node.received().toString()).toBe('bye');
+    const report = await peer.whenDone();
+    expect(kinds(report.wire, 's2c')).toEqual(['data', 'fin']);
+    expect(closeNotifyBeforeFin(report.wire, 's2c')).toBe(false);
+    // Node's client answers the EOF with its own close_notify (allowHalfOpen false).
+    expect(logText(report)).toMatch(/readUntilEnd: .*it came after a close_notify/);
+  });
+
+  it('cuts a record and sends a bare FIN on `finMidRecord`', async () => {
+    const peer = await startPeer({ role: 'server', tls: version, steps: [{ op: 'finMidRecord' }] });
+    const node = nodeClient(peer.port);
+    await node.ended;
+    expect(node.received().length).toBe(0);
+    const report = await peer.whenDone();
+    const s2c = kinds(report.wire, 's2c');
+    expect(s2c.slice(-2)).toEqual(['partial-record', 'fin']);
+    expect(s2c).not.toContain('alert:close_notify');
+    expect(report.wire).toContainEqual(
+      expect.objectContaining({ dir: 's2c', kind: 'partial-record', have: 100 }),
+    );
+    expect(logText(report)).toMatch(
+      /1022 bytes written; 100 of the record's \d+ ciphertext bytes sent, then a bare FIN/,
+    );
+  });
+
+  it('resets the connection on `rst`', async () => {
+    const peer = await startPeer({ role: 'server', tls: version, steps: [{ op: 'rst' }] });
+    const node = nodeClient(peer.port);
+    expect((await node.failed).code).toBe('ECONNRESET');
+    const report = await peer.whenDone();
+    expect(kinds(report.wire, 's2c')).toEqual(['rst']);
+  });
+
+  it('echoes until the end of stream', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      tls: version,
+      steps: [{ op: 'echo' }, { op: 'closeNotify' }],
+    });
+    const node = nodeClient(peer.port, { allowHalfOpen: true });
+    await node.secured;
+    node.socket.write('abc');
+    node.socket.end('def');
+    await node.ended;
+    expect(node.received().toString()).toBe('abcdef');
+    expect((await peer.whenDone()).sent.bytes).toBe(6);
+  });
+});
+
+describe('onAccept misbehaviour', () => {
+  it.each([
+    ['plaintext', 'ERR_SSL_WRONG_VERSION_NUMBER', /wrong version number/],
+    ['garbage', 'ERR_SSL_WRONG_VERSION_NUMBER', /wrong version number/],
+    ['fin', 'ECONNRESET', /disconnected before secure TLS connection was established/],
+    // Node words a RST during its handshake as "connect ECONNRESET", "read ECONNRESET" or, when the RST
+    // meets its ClientHello write, as the disconnect above; only the code is stable.
+    ['rst', 'ECONNRESET', /./],
+  ] as const)('%s gives the client %s', async (onAccept, code, message) => {
+    // Straight to the peer: what the relay passes on is the observer's own suite's business.
+    const peer = await startPeer({ role: 'server', onAccept, observe: false });
+    const node = nodeClient(peer.port);
+    const error = await node.failed;
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  it('rst resets the TCP connection rather than ending it', async () => {
+    const peer = await startPeer({ role: 'server', onAccept: 'rst', observe: false });
+    const tcp = net.connect(peer.port, '127.0.0.1');
+    sockets.add(tcp);
+    const outcome = await new Promise<string | undefined>((resolve) => {
+      tcp.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+      tcp.once('end', () => resolve('end'));
+    });
+    expect(outcome).toBe('ECONNRESET');
+  });
+
+  it('plaintext answers with an HTTP 400', async () => {
+    const peer = await startPeer({ role: 'server', onAccept: 'plaintext' });
+    const node = nodeClient(peer.port);
+    await node.failed;
+    const report = await peer.report();
+    expect(report.sent.bytes).toBe('HTTP/1.1 400 Bad Request\r\n\r\n'.length);
+    expect(report.received.bytes).toBeGreaterThan(0);
+    expect(report.handshake).toBeUndefined();
+  });
+
+  it('silent accepts and never answers until it is deleted', async () => {
+    const peer = await startPeer({ role: 'server', onAccept: 'silent' });
+    const node = nodeClient(peer.port);
+    const first = await Promise.race([
+      node.secured.then(() => 'handshake'),
+      node.failed.then((error) => error.code),
+      delay(500).then(() => 'nothing'),
+    ]);
+    expect(first).toBe('nothing');
+    await stopPeer(peer);
+    expect((await node.failed).code).toBe('ECONNRESET');
+  });
+});
+
+describe('certificates', () => {
+  it.each([
+    ['selfSigned', 'DEPTH_ZERO_SELF_SIGNED_CERT'],
+    ['expired', 'CERT_HAS_EXPIRED'],
+    ['wrongHost', 'ERR_TLS_CERT_ALTNAME_INVALID'],
+    ['untrusted', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+  ] as const)('%s fails verification with %s', async (certificate, code) => {
+    const peer = await startPeer({ role: 'server', certificate });
+    expect((await nodeClient(peer.port).failed).code).toBe(code);
+  });
+
+  it('valid verifies, and a requested client certificate is reported', async () => {
+    const peer = await startPeer({ role: 'server', requestClientCert: true, steps: [{ op: 'closeNotify' }] });
+    const node = nodeClient(peer.port, pki.client);
+    await node.ended;
+    expect(node.socket.authorized).toBe(true);
+    expect((await peer.whenDone()).handshake).toMatchObject({ authorized: true, authorizationError: null });
+  });
+});
+
+describe('scripting', () => {
+  it('holds a `wait` step until its signal', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      steps: [{ op: 'wait', signal: 'go' }, { op: 'sendText', text: 'released' }, { op: 'closeNotify' }],
+    });
+    const node = nodeClient(peer.port);
+    await node.secured;
+    const before = await peer.report();
+    expect(before.done).toBe(false);
+    expect(before.sent.bytes).toBe(0);
+    await peer.signal('go');
+    await node.ended;
+    expect(node.received().toString()).toBe('released');
+    expect((await peer.whenDone()).done).toBe(true);
+  });
+
+  it('streams until the byte limit', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      steps: [{ op: 'streamUntilClosed', maxBytes: 1_000_000 }],
+    });
+    const node = nodeClient(peer.port);
+    await node.secured;
+    const report = await peer.whenDone();
+    expect(report.sent).toEqual({
+      bytes: 1_000_000,
+      sha256: await sha256Hex(pseudoRandomBytes(1_000_000, 1)),
+    });
+  });
+
+  it('reports `done: false` when the wait times out', async () => {
+    const peer = await startPeer({ role: 'server', steps: [{ op: 'readUntilEnd' }] });
+    expect((await peer.whenDone(50)).done).toBe(false);
+  });
+
+  it('connects directly without the observer', async () => {
+    const peer = await startPeer({ role: 'server', observe: false, steps: [{ op: 'closeNotify' }] });
+    const node = nodeClient(peer.port);
+    await node.ended;
+    const report = await peer.whenDone();
+    expect(report.wire).toEqual([]);
+    expect(report.wireSummary).toBe('');
+  });
+});
+
+describe.each(['TLSv1.2', 'TLSv1.3'] as const)('client peer over %s', (version: TlsVersion) => {
+  it('talks to a Node TLS server and half-closes first', async () => {
+    const server = tls.createServer({ ...pki.server, allowHalfOpen: true });
+    const serverSide = new Promise<{ received: string; authorized: boolean }>((resolve) => {
+      server.once('secureConnection', (socket: tls.TLSSocket) => {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        let received = '';
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk;
+        });
+        socket.on('end', () => {
+          socket.end('reply');
+          resolve({ received, authorized: socket.authorized });
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const peer = await startPeer({
+        role: 'client',
+        tls: version,
+        connect: { port: (server.address() as AddressInfo).port },
+        steps: [{ op: 'sendText', text: 'hello' }, { op: 'closeNotify' }, { op: 'readUntilEnd' }],
+      });
+      expect(peer.port).toBe(0);
+      expect((await serverSide).received).toBe('hello');
+      const report = await peer.whenDone();
+      expect(report.handshake).toMatchObject({
+        protocol: version,
+        authorized: true,
+        authorizationError: null,
+      });
+      expect(report.received.text).toBe('reply');
+      expect(kinds(report.wire, 'c2s')).toEqual(['data', 'alert:close_notify', 'fin']);
+      expect(closeNotifyBeforeFin(report.wire, 's2c')).toBe(true);
+      expect(logText(report)).toMatch(
+        /readUntilEnd: end of stream after 5 bytes; it came after a close_notify/,
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('cleanup', () => {
+  it('DELETE closes the peer, its relay and its sockets', async () => {
+    const peer = await startPeer({ role: 'server', steps: [{ op: 'readUntilEnd' }] });
+    const node = nodeClient(peer.port);
+    await node.secured;
+    await stopPeer(peer);
+    await node.closed;
+    await expect(client.request('GET', `/peers/${peer.id}`)).rejects.toThrow(/404/);
+    const refused = await new Promise<string | undefined>((resolve) => {
+      net
+        .connect(peer.port, '127.0.0.1')
+        .once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  });
+
+  it.each([
+    ['POST /shutdown', (own: PeerClient) => own.shutdown()],
+    ['SIGTERM', (_own: PeerClient, own: PeerDaemon) => void process.kill(own.pid, 'SIGTERM')],
+  ] as const)('%s closes every peer and ends the process', async (_how, stop) => {
+    const own = await spawnPeerDaemon();
+    const ownClient = new PeerClient(own.controlUrl);
+    const peer = await ownClient.start({ role: 'server', steps: [{ op: 'readUntilEnd' }] });
+    const node = nodeClient(peer.port);
+    await node.secured;
+    await stop(ownClient, own);
+    await node.closed;
+    // stop() resolves only once the process has exited with code 0 of its own accord.
+    await own.stop();
+    expect(() => process.kill(own.pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * The error codes Node and Bun attach to their errors (`err.code`: errno names, OpenSSL verify
+ * results, Node's ERR_SSL_* and ERR_TLS_*) mapped to DESIGN §5 codes. Shared because Bun reports
+ * Node's codes: mapping by code, never by message, is the only portable way (the texts differ).
+ */
+import type { ErrorCode, ErrorPhase } from './errors.ts';
+
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+]);
+const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+/** The DESIGN §5 code for a native error code, or undefined when the code is not a known one. */
+export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): ErrorCode | undefined {
+  if (typeof nativeCode !== 'string') return undefined;
+  if (UNTRUSTED.has(nativeCode)) return 'ERR_TLS_CERT_UNTRUSTED';
+  if (EXPIRED.has(nativeCode)) return 'ERR_TLS_CERT_EXPIRED';
+  switch (nativeCode) {
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'HOSTNAME_MISMATCH':
+      return 'ERR_TLS_HOSTNAME_MISMATCH';
+    case 'ECONNREFUSED':
+      return 'ERR_CONNECT_REFUSED';
+    case 'ETIMEDOUT':
+      return phase === 'connect' ? 'ERR_CONNECT_TIMEOUT' : 'ERR_CONNECTION_RESET';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'ERR_CONNECTION_RESET';
+    case 'EPROTO':
+      return 'ERR_TLS_PROTOCOL';
+  }
+  // A fatal alert the peer sent us: ERR_SSL_TLSV1_ALERT_UNKNOWN_CA, ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE, ...
+  if (/^ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT_/.test(nativeCode)) return 'ERR_TLS_ALERT';
+  if (nativeCode.startsWith('ERR_SSL_')) return 'ERR_TLS_PROTOCOL';
+  return undefined;
+}

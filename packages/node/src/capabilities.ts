@@ -1,0 +1,28 @@
+import type { Capabilities } from '@closenotify/core';
+
+/** What @closenotify/node can do on Node 20; the conformance suite checks every flag. */
+export const capabilities: Capabilities = Object.freeze({
+  halfClose: true,
+  shutdownRead: true,
+  // Node emits the same 'end' for close_notify and for a bare TCP EOF (TLSWrap::ClearOut vs
+  // OnStreamRead), so the adapter reports "cannot tell" rather than guess.
+  truncationDetection: false,
+  abortiveReset: true,
+  sessionInfo: Object.freeze({
+    protocol: true,
+    cipher: true,
+    alpnProtocol: true,
+    servername: true,
+    peerCertificate: true,
+    authorized: true,
+    localAddress: true,
+    remoteAddress: true,
+  }),
+  keepAlive: true,
+  keepAliveInitialDelay: true,
+  idleTimeout: true,
+  startTls: false,
+  server: true,
+  clientCertificates: true,
+  disableVerification: true,
+});

@@ -1,0 +1,33 @@
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { type ConnectOptions, connectWith, type ShutdownableSecureSocket } from '@closenotify/core';
+import { capabilities } from './capabilities.ts';
+import { secureContextFor } from './secure-context.ts';
+import { establishNodeTransport } from './socket.ts';
+
+/** Connects and resolves once the handshake is done and the peer verified. */
+export function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
+  return connectWith(options, capabilities, (context, resolved) => {
+    const raw = netConnect({
+      host: resolved.hostname,
+      port: resolved.port,
+      noDelay: resolved.noDelay,
+      keepAlive: resolved.keepAlive !== false,
+      keepAliveInitialDelay: resolved.keepAlive ? resolved.keepAlive.initialDelayMs : undefined,
+      allowHalfOpen: true,
+    });
+    raw.once('connect', () => context.connected());
+    const tls = tlsConnect({
+      socket: raw,
+      servername: resolved.servername,
+      ALPNProtocols: resolved.alpn,
+      rejectUnauthorized: !resolved.dangerouslyDisableVerification,
+      secureContext: secureContextFor(resolved),
+      // Half-open comes from the raw socket (TLSSocket copies socket.allowHalfOpen).
+    });
+    return establishNodeTransport(
+      { tls, raw, secureEvent: 'secureConnect', servername: () => resolved.servername },
+      context,
+    );
+  });
+}

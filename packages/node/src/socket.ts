@@ -1,0 +1,164 @@
+/**
+ * Node's TLS socket as a closenotify Transport.
+ *
+ * What Node 20 does differently, and how it is papered over (the conformance case ids prove each):
+ * - `end()` called synchronously while undecrypted records are buffered loses every later byte
+ *   with no error (research Q6b, both TLS versions): shutdownWrite() always defers `end()` to the
+ *   next turn of the loop. `shutdown-write.inside-read-loop`, `shutdown-write.peer-reads-all`.
+ * - `tlsSocket.resetAndDestroy()` throws ERR_INVALID_HANDLE_TYPE: the adapter owns the raw
+ *   net.Socket under `tls.connect({ socket })` and resets that, and only that (a later
+ *   `tls.destroy()` closes the handle twice and segfaults). `abort.rst-on-wire`, `server.abort.rst-on-wire`.
+ * - `onread` (the fast read path) is ignored when a socket is passed in, so reads use 'data' events:
+ *   the price of a documented RST; see docs/BENCHMARKS.md.
+ * - A write after `end()` destroys the whole socket, read half included (Q12): core refuses such
+ *   writes before they reach Node. `shutdown-write.write-after-rejects`.
+ * - A TLS error in the middle of a stream emits 'error' but never closes the socket (Q10): core
+ *   releases the transport on every fatal error, which destroys both sockets. `bad-peer.garbage-after-handshake`.
+ * - Node auto-ends on the peer's EOF unless `allowHalfOpen`: the adapter always asks for half-open
+ *   and core decides when to answer. `peer-close.half-open`, `peer-close.answers`.
+ * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
+ *   reported, never a guess. `truncation.*` are `unsupported` here.
+ * - No handshake timeout exists natively (Q10): core's. `connect.handshake-timeout`.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { OpenContext, OpenedTransport, SecureSocketError, Transport } from '@closenotify/core';
+import { fromNodeError } from './errors.ts';
+import { sessionOf } from './session.ts';
+
+export interface HandshakeTarget {
+  tls: TLSSocket;
+  raw: Socket;
+  /** 'secureConnect' for a client, 'secure' for a server-side TLSSocket. */
+  secureEvent: 'secureConnect' | 'secure';
+  servername: () => string | null;
+}
+
+/**
+ * Wires a TLS socket to core: resolves with the transport once the handshake is verified, and
+ * rejects (after destroying both sockets) on any failure or when core gives up.
+ */
+export function establishNodeTransport(
+  target: HandshakeTarget,
+  context: OpenContext,
+): Promise<OpenedTransport> {
+  const { tls, raw, secureEvent } = target;
+  const { sink, signal } = context;
+  let established = false;
+  // Node clears raw.connecting before it reports a failed connect, so remember whether TCP came up.
+  let tcpUp = !raw.connecting;
+  raw.once('connect', () => {
+    tcpUp = true;
+  });
+  const phase = (): 'connect' | 'handshake' => (tcpUp ? 'handshake' : 'connect');
+
+  return new Promise<OpenedTransport>((resolve, reject) => {
+    let settled = false;
+    // Settle before destroying: destroy() can emit 'close' synchronously, which would report a
+    // generic reset in place of the real cause.
+    const fail = (error: SecureSocketError): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+      destroyBoth(tls, raw);
+    };
+    const onAbort = (): void => fail(signal.reason as SecureSocketError);
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    tls.on('error', (error: Error) => {
+      if (established) sink.error(fromNodeError(error, 'read'));
+      else fail(fromNodeError(error, phase()));
+    });
+    // Before the handshake, connect errors (ECONNREFUSED...) are emitted on the raw socket only;
+    // afterwards everything surfaces on the TLS socket, and this just keeps raw errors handled.
+    raw.on('error', (error: Error) => {
+      if (!established) fail(fromNodeError(error, phase()));
+    });
+    tls.on('close', () => {
+      if (established) sink.closed();
+      else
+        fail(
+          fromNodeError(
+            Object.assign(new Error('The connection closed during the handshake'), { code: 'ECONNRESET' }),
+            'handshake',
+          ),
+        );
+    });
+    tls.on('end', () => {
+      if (established) sink.end(null);
+    });
+    tls.on('data', (chunk: Uint8Array) => sink.data(chunk));
+    tls.once(secureEvent, () => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      established = true;
+      resolve({ transport: nodeTransport(tls, raw), session: sessionOf(tls, raw, target.servername()) });
+    });
+  });
+}
+
+function destroyBoth(tls: TLSSocket, raw: Socket): void {
+  tls.destroy();
+  raw.destroy();
+}
+
+function nodeTransport(tls: TLSSocket, raw: Socket): Transport {
+  let drained: Promise<void> | undefined;
+  return {
+    write(chunk) {
+      if (tls.write(chunk)) return undefined;
+      drained ??= new Promise<void>((resolve) => {
+        const done = (): void => {
+          tls.off('drain', done);
+          tls.off('close', done);
+          drained = undefined;
+          resolve();
+        };
+        tls.on('drain', done);
+        tls.on('close', done);
+      });
+      return drained;
+    },
+    shutdownWrite() {
+      return new Promise<void>((resolve, reject) => {
+        // Deferred: end() inside a read callback loses the records Node already buffered (Q6b).
+        setImmediate(() => {
+          if (tls.destroyed) {
+            reject(
+              fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'),
+            );
+            return;
+          }
+          const finished = (): void => {
+            tls.off('close', closedFirst);
+            resolve();
+          };
+          const closedFirst = (): void => {
+            tls.off('finish', finished);
+            reject(fromNodeError(new Error('The socket closed before close_notify was sent'), 'shutdown'));
+          };
+          tls.once('finish', finished);
+          tls.once('close', closedFirst);
+          tls.end();
+        });
+      });
+    },
+    pause() {
+      tls.pause();
+    },
+    resume() {
+      tls.resume();
+    },
+    reset() {
+      // The RST goes out on the raw handle; Node then destroys the TLS socket by itself. Destroying it
+      // again here closes the TCP handle twice and crashes the process (SIGSEGV on Node 20.20).
+      if (raw.destroyed) tls.destroy();
+      else raw.resetAndDestroy();
+    },
+    release() {
+      destroyBoth(tls, raw);
+    },
+  };
+}

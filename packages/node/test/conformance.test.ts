@@ -1,0 +1,77 @@
+/**
+ * The conformance catalogue inside Node (vitest binding): one test per case and TLS version, each
+ * judged against packages/conformance/expectations/node.json; the run's report goes to
+ * reports/conformance-node.json. Real loopback sockets against the peer daemon, nothing mocked.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type CaseResult,
+  type CatalogueEntry,
+  type ConformanceReport,
+  catalogueEntries,
+  checkLeakAccounting,
+  PeerClient,
+  type PeerPki,
+  resultKey,
+  runEntry,
+  UnhandledRejections,
+} from '@closenotify/conformance';
+import {
+  loadExpectations,
+  type PeerDaemon,
+  spawnPeerDaemon,
+  writeReport,
+} from '@closenotify/conformance/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capabilities, connect, listen } from '../src/index.ts';
+
+const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const adapter = { name, version, connect, listen, capabilities };
+const runtime = { name: 'node', version: process.versions.node, tls: `OpenSSL ${process.versions.openssl}` };
+const expectations = loadExpectations('node');
+const unhandled = new UnhandledRejections();
+const results: CaseResult[] = [];
+const startedAt = new Date().toISOString();
+const started = performance.now();
+
+let daemon: PeerDaemon;
+let peer: PeerClient;
+let pki: PeerPki;
+
+beforeAll(async () => {
+  process.on('unhandledRejection', (reason) => unhandled.record(reason));
+  daemon = await spawnPeerDaemon();
+  peer = new PeerClient(daemon.controlUrl);
+  pki = await peer.pki();
+  const accounting = await checkLeakAccounting({ adapter, peer }, pki);
+  if (accounting) throw new Error(accounting);
+}, 60_000);
+
+afterAll(async () => {
+  const report: ConformanceReport = {
+    runtime,
+    adapter: { name, version },
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    results,
+  };
+  writeReport(report);
+  await daemon?.stop();
+}, 30_000);
+
+describe(`conformance: ${name} on Node ${runtime.version}`, () => {
+  for (const entry of catalogueEntries() as CatalogueEntry[]) {
+    const expected = expectations.expected[entry.key]?.status ?? 'pass';
+    it(
+      `${entry.key} → ${expected}`,
+      async () => {
+        const result = await runEntry(entry, { adapter, runtime, peer, unhandled }, pki);
+        results.push(result);
+        expect(`${resultKey(result)}: ${result.status}${result.message ? ` (${result.message})` : ''}`).toBe(
+          `${entry.key}: ${expected}${result.status === expected && result.message ? ` (${result.message})` : ''}`,
+        );
+      },
+      (entry.case.timeoutMs ?? 20_000) + 10_000,
+    );
+  }
+});
