@@ -44,6 +44,8 @@ export class ScriptedConnection {
   /** Writes handed to the data channel whose callback has not run yet (the bytes are not in the kernel). */
   #unflushed = 0;
   #echoing = false;
+  /** What the script's bytes and FIN wait for; see holdBytesUntil. */
+  #bytesReady: Promise<void> = Promise.resolve();
 
   constructor(raw: Socket, options: { cutter: RecordCutter | undefined; hooks: ConnectionHooks }) {
     this.raw = raw;
@@ -70,6 +72,14 @@ export class ScriptedConnection {
     this.#useChannel(socket);
   }
 
+  /**
+   * Script steps that put bytes or a FIN on the wire wait for `ready` before they do: the TLS layer may
+   * still have output of its own to queue first. RST and destroy stay immediate.
+   */
+  holdBytesUntil(ready: Promise<void>): void {
+    this.#bytesReady = ready;
+  }
+
   /** The peer does not speak TLS on this connection: the TCP socket is the data channel. */
   usePlain(): void {
     this.#useChannel(this.raw);
@@ -83,6 +93,7 @@ export class ScriptedConnection {
   }
 
   async write(data: Uint8Array, signal: AbortSignal): Promise<void> {
+    await this.#bytesReady;
     const channel = this.#writableChannel();
     if (this.#put(channel, data)) return;
     await this.changed.until(() => !channel.writableNeedDrain || this.closed, signal);
@@ -126,6 +137,7 @@ export class ScriptedConnection {
     // Node loses records still waiting for decryption when end() runs inside a 'data' callback
     // (research Q6b); leaving the current callback first keeps the peer from losing data that way.
     await nextCheckPhase(undefined, { signal });
+    await this.#bytesReady;
     this.#writableChannel();
     this.writeShut = true;
     socket.end();
@@ -137,6 +149,7 @@ export class ScriptedConnection {
    * sends its close_notify.
    */
   async fin(signal: AbortSignal): Promise<void> {
+    await this.#bytesReady;
     this.#writableChannel();
     this.writeShut = true;
     await this.#flushed(signal);
@@ -149,6 +162,7 @@ export class ScriptedConnection {
     if (!cutter) {
       throw new Error('finMidRecord needs the record cutter, which is set up when the spec is read');
     }
+    await this.#bytesReady;
     this.#writableChannel();
     await cutter.settled(signal);
     const cut = cutter.cutNextWrite(CIPHERTEXT_KEPT_BY_CUT);
@@ -169,6 +183,7 @@ export class ScriptedConnection {
    * everything written so far.
    */
   async garbage(bytes: number, signal: AbortSignal): Promise<void> {
+    await this.#bytesReady;
     await this.#flushed(signal);
     if (this.raw.destroyed || this.raw.writableEnded) {
       throw new Error('the TCP socket can no longer be written to');

@@ -1,8 +1,11 @@
 // The daemon's HTTP control API (JSON in, JSON out); see PeerSpec and PeerReport in src/peer-client.ts.
 //   GET /pki · POST /peers · GET /peers/:id[?wait=done&timeoutMs=N] · POST /peers/:id/signal
 //   DELETE /peers/:id · POST /shutdown
+//   GET /external · POST /external · GET /external/:id · DELETE /external/:id (third-party servers)
 import http from 'node:http';
 import type { Pki } from '@closenotify/test-pki';
+import type { ExternalProgram, ExternalSpec } from '../src/peer-client.ts';
+import { ExternalPeer, installedPrograms } from './external.ts';
 import { Peer } from './peer.ts';
 import { parsePeerSpec, SpecError } from './spec.ts';
 
@@ -22,6 +25,7 @@ class HttpError extends Error {
 export class ControlServer {
   readonly #pki: Pki;
   readonly #peers = new Map<string, Peer>();
+  readonly #externals = new Map<string, ExternalPeer>();
   readonly #server: http.Server;
   readonly #onShutdownRequest: () => void;
   #nextId = 1;
@@ -56,8 +60,9 @@ export class ControlServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      await Promise.all([...this.#peers.values()].map((peer) => peer.stop()));
+      await Promise.all([...this.#peers.values(), ...this.#externals.values()].map((peer) => peer.stop()));
       this.#peers.clear();
+      this.#externals.clear();
       await closed;
     })();
     return this.#closing;
@@ -94,6 +99,18 @@ export class ControlServer {
         await peer.stop();
         return this.#send(response, 200, {});
       }
+      case 'GET /external':
+        return this.#send(response, 200, installedPrograms());
+      case 'POST /external':
+        return this.#send(response, 200, await this.#startExternal(await readJson(request)));
+      case 'GET /external/:id':
+        return this.#send(response, 200, this.#external(id).report());
+      case 'DELETE /external/:id': {
+        const external = this.#external(id);
+        this.#externals.delete(external.id);
+        await external.stop();
+        return this.#send(response, 200, {});
+      }
       case 'POST /shutdown':
         response.setHeader('connection', 'close');
         response.once('finish', this.#onShutdownRequest);
@@ -119,6 +136,25 @@ export class ControlServer {
     }
     this.#peers.set(peer.id, peer);
     return peer.port === undefined ? { id: peer.id } : { id: peer.id, port: peer.port };
+  }
+
+  async #startExternal(body: unknown): Promise<{ id: string; port: number }> {
+    if (this.#closing) throw new HttpError(503, 'the daemon is shutting down');
+    const spec = body as Partial<ExternalSpec> | null;
+    const program = spec?.program;
+    if (program !== 'openssl' && program !== 'gnutls')
+      throw new HttpError(400, "program must be 'openssl' or 'gnutls'");
+    if (installedPrograms()[program as ExternalProgram] === null)
+      throw new HttpError(501, `${program} is not installed`);
+    const external = await ExternalPeer.start(`x${this.#nextId++}`, spec as ExternalSpec, this.#pki);
+    this.#externals.set(external.id, external);
+    return { id: external.id, port: external.port };
+  }
+
+  #external(id: string | undefined): ExternalPeer {
+    const external = id === undefined ? undefined : this.#externals.get(id);
+    if (!external) throw new HttpError(404, `no external peer ${id}`);
+    return external;
   }
 
   #peer(id: string | undefined): Peer {

@@ -3,7 +3,7 @@
 // scripts its first connection, records everything it sees, and never lets a socket error escape.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextCheckPhase, setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import type { Pki, PkiCredential } from '@closenotify/test-pki';
 import type {
@@ -244,6 +244,14 @@ export class Peer {
   #secured(connection: ScriptedConnection, socket: tls.TLSSocket, verifiesPeer: boolean): void {
     this.#handshake = describeHandshake(socket, verifiesPeer);
     this.#note(`handshake done: ${socket.getProtocol()} ${socket.getCipher()?.name}`);
+    // Node reports the handshake from inside OpenSSL's handshake-done callback, and a TLS 1.3 server's
+    // OpenSSL writes its NewSessionTicket records only after that callback has returned: bytes written in
+    // this turn of the event loop (microtasks and nextTick included) go out before the tickets, which then
+    // trail behind the script's data unasked. A socket under test that has read all of that data and then
+    // gets a `rst` finds the tickets unread in front of the RST, and libuv reports a read of data with the
+    // RST's POLLHUP behind it as a plain end of stream, not ECONNRESET. By the next check phase OpenSSL has
+    // queued the tickets, so the script's bytes wait for it; a RST right away still goes out at once.
+    connection.holdBytesUntil(nextCheckPhase());
     void this.#runScript(connection);
   }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Renders docs/conformance.md from the catalogue and the checked-in expectations (through the
 // build), so the published list of cases cannot drift from the code. `--check` fails when stale.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGenerated } from '../../../tooling/scripts/generated-file.mjs';
 import { CATALOGUE, catalogueEntries } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,15 +53,4 @@ ${expected.length ? `| runtime | entry | expected | reason |\n|---|---|---|---|\
 `;
 }
 
-const text = render();
-if (process.argv.includes('--check')) {
-  const current = existsSync(target) ? readFileSync(target, 'utf8') : '';
-  if (current !== text) {
-    console.error('docs/conformance.md is stale: run `npm run docs:conformance` and commit it.');
-    process.exit(1);
-  }
-  console.log('docs/conformance.md matches the catalogue and the expectations.');
-} else {
-  writeFileSync(target, text);
-  console.log(`wrote ${target}`);
-}
+writeGenerated(target, render(), 'npm run docs:conformance');

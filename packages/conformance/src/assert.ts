@@ -18,6 +18,13 @@ export class InfrastructureError extends Error {
   override name = 'InfrastructureError';
 }
 
+/** A third-party peer the case needs is not installed here: reported `unsupported` with "not run:". */
+export class NotRun extends Error {
+  override name = 'NotRun';
+}
+
+export const NOT_RUN_PREFIX = 'not run: ';
+
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new CaseFailure(message);
 }

@@ -10,7 +10,14 @@ import type {
   SecureServer,
   ShutdownableSecureSocket,
 } from '@closenotify/core';
-import type { PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
+import type {
+  ExternalHandle,
+  ExternalSpec,
+  PeerHandle,
+  PeerPki,
+  PeerSpec,
+  TlsVersion,
+} from './peer-client.ts';
 
 export interface AdapterUnderTest {
   name: string;
@@ -42,6 +49,8 @@ export interface CaseContext {
   readonly tls: TlsVersion | null;
   /** Starts a peer (forced to `tls` unless the spec says otherwise); stopped after the case. */
   peer(spec: PeerSpec): Promise<PeerHandle>;
+  /** A third-party server (openssl, gnutls), stopped after the case; throws NotRun when it is not installed. */
+  external(spec: ExternalSpec): Promise<ExternalHandle>;
   /** The adapter's connect() to a server peer, trusting the test CA; aborted after the case if still open. */
   connect(peer: { port: number }, options?: Partial<ConnectOptions>): Promise<ShutdownableSecureSocket>;
   /** The adapter's listen() with the test server certificate; closed after the case. */

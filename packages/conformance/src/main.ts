@@ -13,6 +13,8 @@ export interface CommandLineRun {
   runtime: RuntimeInfo;
   args: readonly string[];
   unhandled: UnhandledRejections;
+  /** See RunOptions.openHandles; given the control URL so the daemon connections can be left out. */
+  openHandles?: (controlUrl: string) => () => string[];
 }
 
 export async function runFromCommandLine({
@@ -20,6 +22,7 @@ export async function runFromCommandLine({
   runtime,
   args,
   unhandled,
+  openHandles,
 }: CommandLineRun): Promise<void> {
   const control = flagValue(args, '--control');
   if (!control) throw new Error('usage: <entry> --control <peer daemon url> [--filter <text>]...');
@@ -30,6 +33,7 @@ export async function runFromCommandLine({
     peer: new PeerClient(control),
     unhandled,
     filter,
+    ...(openHandles ? { openHandles: openHandles(control) } : {}),
     onResult: (result, index, total) => {
       const mark = { pass: 'ok  ', fail: 'FAIL', unsupported: 'n/a ', error: 'ERR ' }[result.status];
       const detail = result.status === 'pass' ? '' : `  ${result.message}`;

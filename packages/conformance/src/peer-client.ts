@@ -148,6 +148,25 @@ export interface PeerHandle {
   stop(): Promise<void>;
 }
 
+/** A third-party TLS server for interop cases: `openssl s_server -rev` or `gnutls-serv --echo`. */
+export type ExternalProgram = 'openssl' | 'gnutls';
+
+export interface ExternalSpec {
+  program: ExternalProgram;
+  /** Forced on the server. Default TLSv1.3. */
+  tls?: TlsVersion;
+  certificate?: CertificateVariant;
+}
+
+export interface ExternalHandle {
+  readonly id: string;
+  readonly port: number;
+  readonly program: ExternalProgram;
+  /** What the program printed (its own view of the connection: DONE, ERROR, ...). */
+  output(): Promise<string>;
+  stop(): Promise<void>;
+}
+
 export class PeerClient {
   readonly #controlUrl: string;
 
@@ -162,6 +181,24 @@ export class PeerClient {
   async start(spec: PeerSpec): Promise<PeerHandle> {
     const started = await this.request<{ id: string; port?: number }>('POST', '/peers', spec);
     return new RemotePeer(this, started.id, started.port ?? 0);
+  }
+
+  /** The third-party servers installed next to the daemon, with their version lines (null: absent). */
+  programs(): Promise<Record<ExternalProgram, string | null>> {
+    return this.request('GET', '/external');
+  }
+
+  async startExternal(spec: ExternalSpec): Promise<ExternalHandle> {
+    const { id, port } = await this.request<{ id: string; port: number }>('POST', '/external', spec);
+    return {
+      id,
+      port,
+      program: spec.program,
+      output: async () => (await this.request<{ output: string }>('GET', `/external/${id}`)).output,
+      stop: async () => {
+        await this.request('DELETE', `/external/${id}`);
+      },
+    };
   }
 
   async shutdown(): Promise<void> {

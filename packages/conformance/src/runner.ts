@@ -5,7 +5,7 @@
  * `error` (the suite's own machinery failed).
  */
 import { liveResources, type ShutdownableSecureSocket } from '@closenotify/core';
-import { CaseFailure, delay, InfrastructureError } from './assert.ts';
+import { CaseFailure, delay, InfrastructureError, NOT_RUN_PREFIX, NotRun } from './assert.ts';
 import {
   type AdapterUnderTest,
   type CaseContext,
@@ -15,7 +15,7 @@ import {
   TLS_VERSIONS,
 } from './case.ts';
 import { CATALOGUE } from './cases/index.ts';
-import type { PeerClient, PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
+import type { ExternalHandle, PeerClient, PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
 import type { CaseResult, ConformanceReport } from './report.ts';
 
 export interface CatalogueEntry {
@@ -54,6 +54,12 @@ export interface RunOptions {
   /** Only entries whose key contains one of these strings. */
   filter?: string[];
   onResult?: (result: CaseResult, index: number, total: number) => void;
+  /**
+   * The runtime's own view of the sockets and listeners still open, other than the suite's
+   * connections to the peer daemon, where the runtime can list them (Node). Checked after every case
+   * on top of core's count, so an adapter that forgets to free a runtime handle is caught there.
+   */
+  openHandles?: () => string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -77,7 +83,11 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
   }
   return {
     runtime: options.runtime,
-    adapter: { name: options.adapter.name, version: options.adapter.version },
+    adapter: {
+      name: options.adapter.name,
+      version: options.adapter.version,
+      capabilities: options.adapter.capabilities,
+    },
     startedAt,
     durationMs: Math.round(performance.now() - started),
     results,
@@ -145,8 +155,13 @@ export async function runEntry(
       }),
     ]);
   } catch (error) {
-    status = error instanceof InfrastructureError ? 'error' : 'fail';
-    message = describe(error);
+    if (error instanceof NotRun) {
+      status = 'unsupported';
+      message = `${NOT_RUN_PREFIX}${error.message}`;
+    } else {
+      status = error instanceof InfrastructureError ? 'error' : 'fail';
+      message = describe(error);
+    }
   } finally {
     clearTimeout(timer);
   }
@@ -155,7 +170,7 @@ export async function runEntry(
     status = 'error';
     message = [message, cleanup].filter(Boolean).join('; ');
   }
-  const leaks = await waitForNoLiveResources();
+  const leaks = await waitForNoLeaks(options.openHandles);
   const unhandled = options.unhandled.drain();
   if (status === 'pass' && leaks) {
     status = 'fail';
@@ -171,15 +186,17 @@ export async function runEntry(
   return { ...base, status, message, durationMs: Math.round(performance.now() - started) };
 }
 
-async function waitForNoLiveResources(): Promise<string | undefined> {
+async function waitForNoLeaks(openHandles: RunOptions['openHandles']): Promise<string | undefined> {
   const deadline = performance.now() + LEAK_SETTLE_MS;
   for (;;) {
     // Unhandled rejections are reported on a later turn of the loop: give them one.
     await delay(0);
     const live = liveResources();
-    if (live.sockets === 0 && live.servers === 0) return undefined;
+    const handles = openHandles?.() ?? [];
+    if (live.sockets === 0 && live.servers === 0 && handles.length === 0) return undefined;
     if (performance.now() > deadline) {
-      return `leaked ${live.sockets} socket(s) and ${live.servers} server(s) still open ${LEAK_SETTLE_MS} ms after the case`;
+      const runtime = handles.length > 0 ? `, runtime handles still open: ${handles.join(', ')}` : '';
+      return `leaked ${live.sockets} socket(s) and ${live.servers} server(s) ${LEAK_SETTLE_MS} ms after the case${runtime}`;
     }
     await delay(20);
   }
@@ -196,7 +213,7 @@ export function describe(error: unknown): string {
 /** Everything a case opened, so it can be torn down whatever the outcome. */
 class CaseScope {
   readonly notes: string[] = [];
-  readonly #peers: PeerHandle[] = [];
+  readonly #peers: Array<PeerHandle | ExternalHandle> = [];
   readonly #sockets: ShutdownableSecureSocket[] = [];
   readonly #servers: Array<{ close(): Promise<void> }> = [];
   readonly context: CaseContext;
@@ -215,6 +232,13 @@ class CaseScope {
         const peer = guardedPeer(handle);
         this.#peers.push(peer);
         return peer;
+      },
+      external: async (spec) => {
+        const programs = await infrastructure(() => client.programs());
+        if (programs[spec.program] === null) throw new NotRun(`${spec.program} is not installed`);
+        const handle = await infrastructure(() => client.startExternal({ ...(tls ? { tls } : {}), ...spec }));
+        this.#peers.push(handle);
+        return handle;
       },
       connect: async (peer, options = {}) =>
         track(await adapter.connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, ...options })),

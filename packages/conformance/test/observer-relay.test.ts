@@ -37,6 +37,19 @@ async function connect(port: number): Promise<net.Socket> {
 const closeOf = (socket: net.Socket): Promise<void> =>
   new Promise((resolve) => socket.once('close', () => resolve()));
 
+/**
+ * The error code a reset gave `socket` (allowHalfOpen), or, when it reported an end of stream instead,
+ * what its next write gets: the code of the reset still waiting in the socket, or undefined after a FIN.
+ */
+function resetOrWritable(socket: net.Socket): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+    socket.once('end', () => {
+      socket.write('y', (error?: NodeJS.ErrnoException | null) => resolve(error?.code));
+    });
+  });
+}
+
 /** Bytes the relay took from the client: non-TLS bytes are all counted as one garbage event. */
 const garbageBytes = (events: WireEvent[]): number =>
   events.reduce((sum, event) => sum + (event.kind === 'garbage' ? event.bytes : 0), 0);
@@ -147,6 +160,82 @@ describe('relay', () => {
     expect(tcpHandles()).toBe(handlesBefore);
     await closeServer(target);
   });
+
+  it('passes on a RST that surfaces as EPIPE (a FIN first, then the RST) as a reset', async () => {
+    const targetSockets: net.Socket[] = [];
+    const target = net.createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('error', () => {});
+      targetSockets.push(socket);
+      socket.end();
+    });
+    const relay = await startRelay({ target: { host: '127.0.0.1', port: await listen(target) } });
+    const client = net.connect({ port: relay.port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    await once(client, 'end');
+    // The relay's upstream socket took the FIN, so Linux records the RST after it as EPIPE; the relay does
+    // not read any more and meets the reset only when it forwards the client's next bytes.
+    const targetSocket = targetSockets[0]!;
+    const targetClosed = closeOf(targetSocket);
+    targetSocket.resetAndDestroy();
+    await targetClosed;
+    const clientClosed = closeOf(client);
+    client.write('x');
+    const [connection] = relay.connections();
+    await connection!.ended;
+    const s2c = connection!.events().filter((event) => event.dir === 's2c');
+    expect(summarize(s2c), summarize(connection!.events())).toBe('s2c fin s2c rst');
+    // Reset, not closed: the client's very next write fails, where after a FIN it would go through.
+    const written = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) =>
+      client.write('y', resolve),
+    );
+    expect(written?.code).toMatch(/^(ECONNRESET|EPIPE)$/);
+    await clientClosed;
+    await relay.close();
+    await closeServer(target);
+  });
+
+  it.each(['s2c', 'c2s'] as const)(
+    '%s: data with the RST right behind it is passed on as a reset, not a FIN (20 runs)',
+    async (dir) => {
+      // libuv reports such a read as an end of stream (POLLHUP after a short read), never as ECONNRESET.
+      const targetSockets: net.Socket[] = [];
+      const target = net.createServer({ allowHalfOpen: true }, (socket) => {
+        socket.on('error', () => {});
+        socket.on('end', () => socket.end());
+        targetSockets.push(socket);
+        socket.resume();
+        if (dir === 's2c') {
+          socket.once('data', () => socket.write(Buffer.alloc(1000, 0x41), () => socket.resetAndDestroy()));
+        }
+      });
+      const relay = await startRelay({ target: { host: '127.0.0.1', port: await listen(target) } });
+      const summaries: string[] = [];
+      const nextWrites: (string | undefined)[] = [];
+      for (let run = 0; run < 20; run++) {
+        const client = net.connect({ port: relay.port, host: '127.0.0.1', allowHalfOpen: true });
+        client.on('error', () => {});
+        client.resume();
+        const clientClosed = closeOf(client);
+        if (dir === 's2c') {
+          client.write('x');
+          nextWrites.push(await resetOrWritable(client));
+          client.destroy();
+        } else {
+          client.write(Buffer.alloc(1000, 0x41), () => client.resetAndDestroy());
+        }
+        await clientClosed;
+        const connection = relay.connections()[run]!;
+        await connection.ended;
+        summaries.push(summarize(connection.events().filter((event) => event.dir === dir)));
+      }
+      expect(summaries).toEqual(Array(20).fill(`${dir} garbage(1000) ${dir} rst`));
+      if (dir === 's2c') expect(nextWrites.filter((code) => code !== 'ECONNRESET')).toEqual([]);
+      await relay.close();
+      for (const socket of targetSockets) socket.destroy();
+      await closeServer(target);
+    },
+  );
 
   it('records nothing when the target refuses the connection, and closes the client', async () => {
     const unused = net.createServer();

@@ -217,6 +217,71 @@ describe.each(['TLSv1.2', 'TLSv1.3'] as const)('server peer over %s', (version: 
   });
 });
 
+/** How many times each value occurs, for assertions that show every outcome of a loop at once. */
+function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** The first thing a socket reports about its end: 'end' for an end of stream, else the error's code. */
+function firstEnd(socket: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    socket.once('end', () => resolve('end'));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(`${error.code}`));
+  });
+}
+
+const RST_RUNS = 50;
+
+describe.each([false, true])('`rst` after the script has been read in full (observe: %s)', (observe) => {
+  it.each(['TLSv1.2', 'TLSv1.3'] as const)(
+    `%s: every client gets ECONNRESET, never an end of stream (${RST_RUNS} runs)`,
+    async (version) => {
+      const bytes = 65_536;
+      const outcomes: string[] = [];
+      const wires: string[] = [];
+      // Bytes of the script each client had read when a session ticket arrived: TLS 1.3 sends its tickets
+      // after the handshake, and any the peer sends after the script's data lie unread in front of the RST.
+      const ticketsAfter: number[] = [];
+      for (let run = 0; run < RST_RUNS; run++) {
+        const peer = await startPeer({
+          role: 'server',
+          tls: version,
+          observe,
+          steps: [{ op: 'send', bytes }, { op: 'wait', signal: 'rst' }, { op: 'rst' }],
+        });
+        // TLS over a TCP socket of our own: in this form the tickets trailing the data met the RST most often.
+        const raw = net.connect(peer.port, '127.0.0.1');
+        sockets.add(raw);
+        raw.on('error', () => {});
+        const node = tls.connect({ socket: raw, servername: 'localhost', ca: pki.ca });
+        sockets.add(node);
+        node.on('error', () => {});
+        let received = 0;
+        let signalled: Promise<void> | undefined;
+        node.on('session', () => ticketsAfter.push(received));
+        node.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received === bytes) signalled = peer.signal('rst');
+        });
+        outcomes.push(await firstEnd(node));
+        await signalled;
+        const report = await peer.whenDone();
+        wires.push(
+          kinds(report.wire, 's2c')
+            .filter((kind) => kind !== 'data')
+            .join(' '),
+        );
+        await stopPeer(peer);
+      }
+      expect(tally(outcomes)).toEqual({ ECONNRESET: RST_RUNS });
+      expect(ticketsAfter.filter((bytesRead) => bytesRead > 0)).toEqual([]);
+      if (observe) expect(tally(wires)).toEqual({ rst: RST_RUNS });
+    },
+  );
+});
+
 describe('onAccept misbehaviour', () => {
   it.each([
     ['plaintext', 'ERR_SSL_WRONG_VERSION_NUMBER', /wrong version number/],
@@ -243,6 +308,26 @@ describe('onAccept misbehaviour', () => {
       tcp.once('end', () => resolve('end'));
     });
     expect(outcome).toBe('ECONNRESET');
+  });
+
+  it('rst through the relay reaches every client as a reset, and the wire shows rst (100 runs)', async () => {
+    const outcomes: string[] = [];
+    const wires: string[] = [];
+    for (let run = 0; run < 100; run++) {
+      const peer = await startPeer({ role: 'server', onAccept: 'rst' });
+      const tcp = net.connect(peer.port, '127.0.0.1');
+      sockets.add(tcp);
+      tcp.on('error', () => {});
+      // Bytes from the client make the relay write into the upstream socket the peer has reset.
+      tcp.write(Buffer.alloc(300, 0xff));
+      outcomes.push(await firstEnd(tcp));
+      const report = await peer.whenDone();
+      const ends = report.wire.filter((event) => event.kind === 'fin' || event.kind === 'rst');
+      wires.push(ends.map((event) => `${event.dir} ${event.kind}`).join(' '));
+      await stopPeer(peer);
+    }
+    expect(tally(outcomes)).toEqual({ ECONNRESET: 100 });
+    expect(tally(wires)).toEqual({ 's2c rst': 100 });
   });
 
   it('plaintext answers with an HTTP 400', async () => {

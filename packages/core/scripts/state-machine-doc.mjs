@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Renders docs/state-machine.md from the transition table in src/state.ts (through the build), so
 // the documentation cannot drift from the code. `--check` fails when the committed file is stale.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGenerated } from '../../../tooling/scripts/generated-file.mjs';
 import {
   EVENT_MEANINGS,
   ILLEGAL,
@@ -77,18 +77,4 @@ ${table()}
 `;
 }
 
-const text = render();
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(target, 'utf8');
-  } catch {}
-  if (current !== text) {
-    console.error('docs/state-machine.md is stale: run `npm run docs:state-machine` and commit it.');
-    process.exit(1);
-  }
-  console.log('docs/state-machine.md matches the transition table.');
-} else {
-  writeFileSync(target, text);
-  console.log(`wrote ${target}`);
-}
+writeGenerated(target, render(), 'npm run docs:state-machine');

@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'ERR_UNSUPPORTED',
   'ERR_INVALID_OPTION',
   'ERR_RUNTIME_UNSUPPORTED',
+  // Beyond DESIGN §5's list: listen() could not bind because the address is taken.
+  'ERR_ADDRESS_IN_USE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -38,7 +38,12 @@ export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): Erro
       return 'ERR_CONNECTION_RESET';
     case 'EPROTO':
       return 'ERR_TLS_PROTOCOL';
+    case 'EADDRINUSE':
+      return 'ERR_ADDRESS_IN_USE';
   }
+  // The certificate or key given could not be parsed (Node's OpenSSL, Bun's BoringSSL).
+  if (nativeCode.startsWith('ERR_OSSL_') || nativeCode.startsWith('ERR_BORINGSSL'))
+    return 'ERR_INVALID_OPTION';
   // A fatal alert the peer sent us: ERR_SSL_TLSV1_ALERT_UNKNOWN_CA, ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE, ...
   if (/^ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT_/.test(nativeCode)) return 'ERR_TLS_ALERT';
   if (nativeCode.startsWith('ERR_SSL_')) return 'ERR_TLS_PROTOCOL';

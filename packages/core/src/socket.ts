@@ -5,6 +5,7 @@
  */
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
+import { errorCodeForNative } from './native-codes.ts';
 import type { ResolvedSocketOptions } from './options.ts';
 import { nextState, type SocketEvent } from './state.ts';
 import type { OpenContext, OpenedTransport, OpenTransport, Transport, TransportSink } from './transport.ts';
@@ -62,7 +63,8 @@ interface PendingWrite {
 export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSocketError {
   if (isSecureSocketError(cause)) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new SecureSocketError('ERR_SOCKET_CLOSED', `The socket failed: ${message}`, { phase, cause });
+  const code = errorCodeForNative((cause as { code?: unknown } | null)?.code, phase) ?? 'ERR_SOCKET_CLOSED';
+  return new SecureSocketError(code, `The socket failed: ${message}`, { phase, cause });
 }
 
 export class SecureSocket implements ShutdownableSecureSocket {
@@ -90,6 +92,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   // Write side.
   #writeQueue: PendingWrite[] = [];
   #writeBusy = false;
+  /** The write the runtime is still taking (it pushed back). */
+  #inFlightWrite: Deferred<void> | undefined;
   #writeShutdown: Deferred<void> | undefined;
   #writeShutdownStarted = false;
   #closeNotifySent = false;
@@ -308,21 +312,29 @@ export class SecureSocket implements ShutdownableSecureSocket {
       return rejected(error);
     }
     if (accepted === undefined) return undefined;
+    // Core owns the caller's promise: an abort or failure settles it even if the runtime later
+    // reports the bytes taken (a runtime may resolve its drain promise when the socket closes).
+    const inFlight = deferred<void>();
+    this.#inFlightWrite = inFlight;
     this.#writeBusy = true;
-    const settled = accepted.then(
+    accepted.then(
       () => {
+        if (this.#inFlightWrite !== inFlight) return;
+        this.#inFlightWrite = undefined;
         this.#writeBusy = false;
+        inFlight.resolve();
         this.#pumpWrites();
       },
       (cause: unknown) => {
+        if (this.#inFlightWrite !== inFlight) return;
+        this.#inFlightWrite = undefined;
         this.#writeBusy = false;
         const error = toSecureSocketError(cause, 'write');
+        inFlight.reject(error);
         this.#fail(error);
-        throw error;
       },
     );
-    settled.catch(ignore);
-    return settled;
+    return inFlight.promise;
   }
 
   #pumpWrites(): void {
@@ -460,11 +472,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#state === 'closed') return;
     const transport = this.#transport;
     this.#apply('released');
-    const waiting = this.#writeQueue;
-    this.#writeQueue = [];
-    for (const write of waiting) write.done.reject(this.#closedError('write'));
-    if (this.#writeShutdown && !this.#closeNotifySent)
-      this.#writeShutdown.reject(this.#closedError('shutdown'));
+    this.#rejectWrites(this.#closedError('write'));
     transport?.release();
     this.#finish();
   }
@@ -521,6 +529,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   #rejectWrites(error: SecureSocketError): void {
+    this.#inFlightWrite?.reject(error);
+    this.#inFlightWrite = undefined;
     const waiting = this.#writeQueue;
     this.#writeQueue = [];
     for (const write of waiting) write.done.reject(error);

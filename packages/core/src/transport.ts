@@ -69,5 +69,9 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Called by the adapter's listener for every accepted TCP connection. */
+/**
+ * Called by the adapter's listener for every accepted TCP connection. It calls `open` synchronously,
+ * before returning, so a runtime whose later events need per-connection state (Bun's socket.data)
+ * can bind it inside `open`.
+ */
 export type AcceptConnection = (open: OpenTransport) => void;

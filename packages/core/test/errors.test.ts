@@ -82,3 +82,11 @@ describe('errorCodeForNative', () => {
     expect(errorCodeForNative(undefined, 'read')).toBeUndefined();
   });
 });
+
+describe('errorCodeForNative for set-up errors', () => {
+  it('maps a taken address and unparsable certificates', () => {
+    expect(errorCodeForNative('EADDRINUSE', 'connect')).toBe('ERR_ADDRESS_IN_USE');
+    expect(errorCodeForNative('ERR_OSSL_PEM_NO_START_LINE', 'connect')).toBe('ERR_INVALID_OPTION');
+    expect(errorCodeForNative('ERR_BORINGSSL', 'connect')).toBe('ERR_INVALID_OPTION');
+  });
+});

@@ -234,6 +234,15 @@ describe('abort()', () => {
     void accepted;
   });
 
+  it('rejects the write the runtime is still taking, even if the runtime later reports it taken', async () => {
+    const { socket, peer } = await openSocket();
+    peer.pushBack = true;
+    const inFlight = socket.write(bytes(10));
+    socket.abort();
+    peer.releaseBackpressure();
+    await expect(inFlight).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+  });
+
   it('after abort, shutdown("write") rejects and close() resolves the report', async () => {
     const { socket } = await openSocket();
     socket.abort();

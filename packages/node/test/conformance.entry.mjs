@@ -2,6 +2,7 @@
 // `node packages/conformance/dist/cli.js --runtime node`, which runs the peer daemon.
 import { readFileSync } from 'node:fs';
 import { runFromCommandLine, UnhandledRejections } from '@closenotify/conformance';
+import { nodeOpenHandles } from '@closenotify/conformance/node';
 import { capabilities, connect, listen } from '@closenotify/node';
 
 const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -13,4 +14,5 @@ await runFromCommandLine({
   runtime: { name: 'node', version: process.versions.node, tls: `OpenSSL ${process.versions.openssl}` },
   args: process.argv.slice(2),
   unhandled,
+  openHandles: nodeOpenHandles,
 });

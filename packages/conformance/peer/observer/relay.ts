@@ -89,6 +89,15 @@ function observeConnection(
   return { id, ended, events: (): WireEvent[] => decoder.events() };
 }
 
+/**
+ * How a RST from the far side of a relay socket can surface in Node: ECONNRESET on a read or a write, or
+ * EPIPE on a write once the reset has been taken in another way (or after a FIN, when Linux records the
+ * reset as EPIPE). Any other error is our own or the network's, not the peer's.
+ */
+const RESET_CODES: ReadonlySet<string | undefined> = new Set(['ECONNRESET', 'EPIPE']);
+
+const NOTHING = Buffer.alloc(0);
+
 /** Copies `source` to `destination` with backpressure, and passes on its FIN or RST. */
 function forward(
   dir: Direction,
@@ -97,6 +106,7 @@ function forward(
   decoder: ConnectionDecoder,
   directionEnded: (dir: Direction) => void,
 ): void {
+  let reset = false;
   source.on('data', (chunk: Buffer) => {
     const at = performance.now();
     // A destination that does not read must stall the source, not grow our buffer.
@@ -105,13 +115,29 @@ function forward(
   });
   destination.on('drain', () => source.resume());
   source.on('end', () => {
-    decoder.end(dir, 'fin', performance.now());
-    directionEnded(dir);
-    // Queued after every chunk already written, so the FIN follows the data.
-    destination.end();
+    const passOnFin = (): void => {
+      if (reset) return;
+      decoder.end(dir, 'fin', performance.now());
+      directionEnded(dir);
+      // Queued after every chunk already written, so the FIN follows the data.
+      destination.end();
+    };
+    // libuv reports a read that returns data with the RST right behind it (POLLHUP) as an end of stream,
+    // leaving the ECONNRESET unread in the socket. A zero-length write to the source takes it: it fails on
+    // a reset socket and sends nothing on one that got a FIN. Its error arrives before the check phase:
+    // on the next tick when the write is made at once, or, with writes still queued, from the same poll
+    // callback as this end, where libuv writes into the reset socket too. Once our own FIN has gone to the
+    // source it cannot be written to any more, and an end is taken at its word.
+    if (source.writableEnded || source.destroyed) {
+      passOnFin();
+      return;
+    }
+    source.write(NOTHING);
+    setImmediate(passOnFin);
   });
   source.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ECONNRESET') {
+    if (RESET_CODES.has(error.code)) {
+      reset = true;
       decoder.end(dir, 'rst', performance.now());
       if (!destination.destroyed) destination.resetAndDestroy();
     } else {

@@ -4,6 +4,7 @@ import { closeCases } from './close.ts';
 import { connectCases } from './connect.ts';
 import { dataCases } from './data.ts';
 import { idleCases } from './idle.ts';
+import { interopCases } from './interop.ts';
 import { peerCloseCases } from './peer-close.ts';
 import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
@@ -20,4 +21,5 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...idleCases,
   ...badPeerCases,
   ...serverCases,
+  ...interopCases,
 ];

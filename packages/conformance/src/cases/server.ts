@@ -35,6 +35,17 @@ async function accepted(
 
 export const serverCases: ConformanceCase[] = [
   {
+    id: 'server.address-in-use',
+    requirement: 'listen() on a port another listener holds rejects ERR_ADDRESS_IN_USE',
+    source: 'DESIGN §5 (same failure, same code on every runtime)',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const { server } = await ctx.listen();
+      await rejectsWith(ctx.listen({ port: server.address.port }), 'ERR_ADDRESS_IN_USE', 'second listen()');
+    },
+  },
+  {
     id: 'server.session-info',
     requirement:
       "an accepted socket's opened reports the negotiated version, and the client verified our certificate",

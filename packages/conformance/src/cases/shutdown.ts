@@ -1,6 +1,7 @@
 import {
   check,
   closingEvents,
+  concat,
   dataBytes,
   endsWith,
   equal,
@@ -135,12 +136,7 @@ export const shutdownCases: ConformanceCase[] = [
       check(shutdown, 'the stream ended before 1 MiB arrived');
       await shutdown;
       equal(received, size, 'bytes received');
-      const all = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
+      const all = concat(chunks, received);
       equal(await sha256Hex(all), await sha256Hex(pseudoRandomBytes(size, 3)), 'sha256 of the stream');
       equal((await socket.closed).bytesRead, size, 'bytesRead');
     },

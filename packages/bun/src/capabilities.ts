@@ -1,0 +1,32 @@
+import type { Capabilities } from '@closenotify/core';
+
+/** What @closenotify/bun can do on Bun 1.4.5; the conformance suite checks every flag. */
+export const capabilities: Capabilities = Object.freeze({
+  // socket.shutdown() puts close_notify and the FIN on the wire at once and reading goes on.
+  halfClose: true,
+  // Core discards and counts while the adapter keeps reading (Bun's own shutdown(true) would stall the peer).
+  shutdownRead: true,
+  // The `end` handler fires alike for close_notify, a bare FIN and a FIN in the middle of a record,
+  // and no API exposes the TLS shutdown state: the adapter reports "cannot tell" (see socket.ts).
+  truncationDetection: false,
+  // socket.terminate(): SO_LINGER 0, a TCP RST.
+  abortiveReset: true,
+  sessionInfo: Object.freeze({
+    protocol: true,
+    cipher: true,
+    alpnProtocol: true,
+    servername: true,
+    peerCertificate: true,
+    authorized: true,
+    localAddress: true,
+    remoteAddress: true,
+  }),
+  keepAlive: true,
+  // setKeepAlive(true, ms) sets TCP_KEEPIDLE in whole seconds (7000 ms: `ss` shows 6.99 s).
+  keepAliveInitialDelay: true,
+  idleTimeout: true,
+  startTls: false,
+  server: true,
+  clientCertificates: true,
+  disableVerification: true,
+});

@@ -1,0 +1,32 @@
+import { type ConnectOptions, connectWith, type ShutdownableSecureSocket } from '@closenotify/core';
+import { capabilities } from './capabilities.ts';
+import { assertBunRuntime } from './errors.ts';
+import { BunConnection } from './socket.ts';
+import { clientTlsOptions } from './tls-options.ts';
+
+/** Connects and resolves once the handshake is done and the peer verified. */
+export async function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
+  assertBunRuntime('connect');
+  return connectWith(options, capabilities, (context, resolved) => {
+    const connection = new BunConnection(context, {
+      verify: !resolved.dangerouslyDisableVerification,
+      servername: resolved.servername,
+      noDelay: resolved.noDelay,
+      keepAlive: resolved.keepAlive,
+    });
+    try {
+      Bun.connect({
+        hostname: resolved.hostname,
+        port: resolved.port,
+        // Core decides when to answer the peer's close_notify; Bun would close on the peer's FIN.
+        allowHalfOpen: true,
+        data: connection,
+        tls: clientTlsOptions(resolved),
+        socket: BunConnection.connectHandlers,
+      }).catch((error: unknown) => connection.failToConnect(error));
+    } catch (error) {
+      connection.failToConnect(error);
+    }
+    return connection.opened;
+  });
+}

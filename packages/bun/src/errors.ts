@@ -1,0 +1,75 @@
+import {
+  type ErrorCode,
+  type ErrorPhase,
+  errorCodeForNative,
+  isSecureSocketError,
+  SecureSocketError,
+} from '@closenotify/core';
+
+/*
+ * Bun reports Node's codes (ECONNRESET, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, ...), which
+ * core maps. Two refinements only Bun needs, both decided by a code, never by the wording:
+ * - every BoringSSL failure is EPROTO, with the packed error code at the start of the message
+ *   ("error:1000042e:SSL routines:OPENSSL_internal:TLSV1_ALERT_PROTOCOL_VERSION"). BoringSSL packs
+ *   (library << 24 | reason) and files an alert received from the peer under reason 1000 + the
+ *   alert number (SSL_AD_REASON_OFFSET), which is what Node reports as ERR_SSL_*_ALERT_*.
+ * - certificates, keys and trust anchors Bun cannot load make Bun.connect() / Bun.listen() throw
+ *   ERR_BORINGSSL ("Invalid CA") or ERR_OSSL_* (ERR_OSSL_X509_KEY_VALUES_MISMATCH,
+ *   ERR_OSSL_ASN1_DECODE_ERROR): the caller's options are wrong, ERR_INVALID_OPTION.
+ */
+const PACKED_BORINGSSL_ERROR = /^error:([0-9a-f]{8}):/;
+const ERR_LIB_SSL = 16;
+const SSL_AD_REASON_OFFSET = 1000;
+const CERTIFICATE_VERDICTS = new Set<ErrorCode>([
+  'ERR_TLS_CERT_UNTRUSTED',
+  'ERR_TLS_CERT_EXPIRED',
+  'ERR_TLS_HOSTNAME_MISMATCH',
+]);
+
+function isAlertFromPeer(message: string): boolean {
+  const packed = PACKED_BORINGSSL_ERROR.exec(message);
+  if (!packed) return false;
+  const code = Number.parseInt(packed[1]!, 16);
+  return code >>> 24 === ERR_LIB_SSL && (code & 0xfff) >= SSL_AD_REASON_OFFSET;
+}
+
+function codeOf(nativeCode: unknown, message: string, phase: ErrorPhase): ErrorCode {
+  if (nativeCode === 'EPROTO' && isAlertFromPeer(message)) return 'ERR_TLS_ALERT';
+  if (
+    nativeCode === 'ERR_BORINGSSL' ||
+    (typeof nativeCode === 'string' && nativeCode.startsWith('ERR_OSSL_'))
+  ) {
+    return 'ERR_INVALID_OPTION';
+  }
+  return (
+    errorCodeForNative(nativeCode, phase) ??
+    (phase === 'handshake' ? 'ERR_TLS_PROTOCOL' : 'ERR_SOCKET_CLOSED')
+  );
+}
+
+/** A Bun error as a SecureSocketError with its DESIGN §5 code; the Bun error stays the cause. */
+export function fromBunError(error: unknown, phase: ErrorPhase): SecureSocketError {
+  if (isSecureSocketError(error)) return error;
+  const nativeCode = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SecureSocketError(codeOf(nativeCode, message, phase), message, { phase, cause: error });
+}
+
+/** Whether a failed handshake failed only on the certificate check (what verification turned off forgives). */
+export function isCertificateVerdict(error: Error | null): boolean {
+  return (
+    error !== null &&
+    CERTIFICATE_VERDICTS.has(codeOf((error as { code?: unknown }).code, error.message, 'handshake'))
+  );
+}
+
+/** connect() and listen() run only where Bun's native sockets exist; importing the package works anywhere. */
+export function assertBunRuntime(operation: 'connect' | 'listen'): void {
+  if (typeof globalThis.Bun === 'undefined') {
+    throw new SecureSocketError(
+      'ERR_RUNTIME_UNSUPPORTED',
+      `@closenotify/bun: ${operation}() needs Bun's native sockets and globalThis.Bun is missing; use the adapter for this runtime`,
+      { phase: 'connect' },
+    );
+  }
+}

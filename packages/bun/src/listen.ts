@@ -1,0 +1,52 @@
+import {
+  type ListenOptions,
+  listenWith,
+  type SecureServer,
+  type ShutdownableSecureSocket,
+} from '@closenotify/core';
+import type { TCPSocketListener } from 'bun';
+import { capabilities } from './capabilities.ts';
+import { assertBunRuntime, fromBunError } from './errors.ts';
+import { BunConnection } from './socket.ts';
+import { serverTlsOptions } from './tls-options.ts';
+
+/**
+ * Listens for TLS connections. Each one is handed over (to `onSocket`, or through
+ * `for await (const socket of server)`) once its handshake is done.
+ */
+export async function listen(
+  options: ListenOptions,
+  onSocket?: (socket: ShutdownableSecureSocket) => unknown,
+): Promise<SecureServer> {
+  assertBunRuntime('listen');
+  return listenWith(
+    options,
+    capabilities,
+    async (accept, resolved) => {
+      let listener: TCPSocketListener<BunConnection>;
+      try {
+        listener = Bun.listen<BunConnection>({
+          hostname: resolved.hostname,
+          port: resolved.port,
+          allowHalfOpen: true,
+          tls: serverTlsOptions(resolved),
+          socket: BunConnection.listenHandlers(accept, {
+            verify: resolved.requestClientCert,
+            servername: null,
+            noDelay: resolved.noDelay,
+            keepAlive: resolved.keepAlive,
+          }),
+        });
+      } catch (error) {
+        // EADDRINUSE, or a certificate or key Bun refuses.
+        throw fromBunError(error, 'connect');
+      }
+      return {
+        address: { hostname: listener.hostname, port: listener.port },
+        // stop() closes the listening socket at once; accepted sockets stay open.
+        close: async () => listener.stop(),
+      };
+    },
+    onSocket,
+  );
+}

@@ -1,0 +1,361 @@
+/**
+ * Bun's native TLS socket (Bun.connect / Bun.listen with `tls`) as a closenotify Transport.
+ *
+ * What Bun 1.4.5 does differently, and how it is papered over (the conformance case ids prove each;
+ * the figures were measured with the installed Bun, the rest is research/runtime-behaviour.md):
+ * - `write()` does not buffer: it returns how many bytes it took (4063232 of a 4 MiB write on
+ *   loopback) and the rest waits for the `drain` handler. The transport keeps that one remainder and
+ *   writes it from `drain`; core never writes again before it is taken, so nothing queues without
+ *   bound. `data.sha256-16mib`, `data.small-writes-in-order`, `data.peer-stops-reading`.
+ * - `end()` sends close_notify but holds the FIN until the socket finally closes (it left only after
+ *   the peer's own FIN); `shutdown()` sends close_notify and the FIN together (0.3 ms apart, before
+ *   the peer answered): shutdownWrite() uses `shutdown()`. Ciphertext still queued behind a full
+ *   send buffer goes first (all 3932160 accepted bytes of a stalled peer arrived, then close_notify,
+ *   then FIN); while it is queued a zero-length `write()` answers 0 instead of -1 and `drain` fires
+ *   once it is out, so shutdownWrite() settles only when close_notify and FIN really left.
+ *   `shutdown-write.close-notify-then-fin`, `shutdown-write.peer-reads-all`,
+ *   `shutdown-write.inside-read-loop`, `shutdown-both.no-waiting`.
+ * - `close()` sends no close_notify, so the graceful paths never call it first. Once close_notify and
+ *   FIN are out it sends nothing new and frees the socket: release() uses it then. With output still
+ *   queued it keeps the descriptor until the peer reads (ESTABLISHED with 3.8 MB unsent for as long as
+ *   the peer lived), so release() uses `terminate()` there. `close.waits-for-peer`, `close.timeout`,
+ *   `close.peer-streams-after`.
+ * - `terminate()` is SO_LINGER 0: the RST for abort(); a pending remainder rejects ERR_ABORTED.
+ *   `abort.rst-on-wire`, `abort.rejects-pending`.
+ * - The `close` handler runs synchronously inside `close()` and `terminate()`: the transport stops
+ *   reporting before it frees the socket, so core never hears its own release echoed back.
+ * - Handshake failures reach only `handshake(socket, success, error)`, never `error`; without that
+ *   handler `open` fires on a failed handshake. It is always installed, `open` only means TCP is up
+ *   (context.connected()), and the transport resolves on a successful, authorized handshake.
+ *   Unknown CA and self-signed give UNABLE_TO_VERIFY_LEAF_SIGNATURE, expired CERT_HAS_EXPIRED, wrong
+ *   host ERR_TLS_CERT_ALTNAME_INVALID, plaintext and garbage EPROTO WRONG_VERSION_NUMBER, a FIN on
+ *   accept ECONNRESET; a RST on accept skips `handshake` and arrives as `close(ECONNRESET)`; refused
+ *   rejects Bun.connect(). `bad-peer.*`, `connect.refused`.
+ * - With verification off (`rejectUnauthorized: false`) an untrusted or expired certificate passes,
+ *   but a wrong host still reports success=false while the connection stays usable: a failure that is
+ *   only a certificate verdict is accepted, any other fails.
+ * - A RST after the handshake arrives only as the `close` handler's error (ECONNRESET, errno -104),
+ *   never through `error`: reported as ERR_CONNECTION_RESET. A write that meets the dead socket
+ *   (returns -1) waits for that handler, so it rejects with the same error. `reset.peer-rst-mid-stream`.
+ * - The `end` handler fires alike for close_notify, a bare FIN and a FIN in the middle of a record (100
+ *   bytes of a 1022-byte record, then FIN: `end`, then `close(undefined)`), so the transport reports
+ *   end(null). `upgradeTLS` does expose the ciphertext, but not exactly enough: its raw handlers get no
+ *   `end`, and TLS 1.3 encrypts the record type, so a close_notify is not told from data without the
+ *   keys. `truncation.*` are `unsupported`.
+ * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
+ *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
+ * - A `write()` after `shutdown()` returns -1 (0 while output is queued) and nothing else happens:
+ *   core refuses such writes before they reach Bun. `shutdown-write.write-after-rejects`.
+ * - `getTLSVersion()` answers 'TLSv1.2' on a socket still negotiating: the session is read in the
+ *   `handshake` handler; a client reports the name it verified, a server `getServername()`.
+ *   `connect.session-info`, `connect.sni`.
+ * - ALPN must be the wire format: an array throws ERR_INVALID_ARG_TYPE and a string is silently
+ *   not offered (tls-options.ts encodes it). `connect.alpn`.
+ * - TLSOptions has no minVersion/maxVersion; `secureOptions` with SSL_OP_NO_TLSv1_2 / _3 is
+ *   honoured on the wire in both roles (NO_TLSv1_3 negotiates TLS 1.2; NO_TLSv1_2 against a TLS 1.2
+ *   peer ends in its protocol_version alert). `connect.session-info` on TLS 1.2.
+ * - `timeout()` has a 4 s granularity and ignores reads (research Q7): unused, core runs the idle and handshake
+ *   timers, and the transport frees the socket when core gives up. `idle.*`,
+ *   `connect.handshake-timeout`, `connect.signal-abort`.
+ * - `shutdown(true)` stalls the peer and makes the final close a RST (research Q3): unused, core discards while
+ *   the transport keeps reading. `shutdown-read.discards-and-counts`, `shutdown-read.peer-never-blocked`.
+ * - Every `data` event carries a fresh buffer (24 chunks of a 4 MiB echo: 24 ArrayBuffers, none
+ *   rewritten later), so chunks go to core uncopied. `pause()` applies TCP backpressure (no event for
+ *   1 s, the peer stalled at 6.5 MB, then all 64 MiB arrived).
+ * - Bun runs the microtask queue after every handler, so core has attached the transport before the
+ *   `data` or `end` that follow a handshake in the same read.
+ * - On a server, `handshake` reports success with UNABLE_TO_GET_ISSUER_CERT when no client
+ *   certificate was asked for: verification there means `requestClientCert` only. `server.*`.
+ */
+import type {
+  AcceptConnection,
+  OpenContext,
+  OpenedTransport,
+  ResolvedSocketOptions,
+  Transport,
+  TransportSink,
+} from '@closenotify/core';
+import { SecureSocketError } from '@closenotify/core';
+import type { Socket, SocketHandler } from 'bun';
+import { fromBunError, isCertificateVerdict } from './errors.ts';
+import { sessionOf } from './session.ts';
+
+export interface ConnectionSettings {
+  /** Client: certificate and hostname verification. Server: a client certificate is required. */
+  verify: boolean;
+  /** The name a client sent as SNI and verified; null on a server, which reads what the client sent. */
+  servername: string | null;
+  noDelay: boolean;
+  keepAlive: ResolvedSocketOptions['keepAlive'];
+}
+
+type Phase = 'connecting' | 'handshaking' | 'open' | 'done';
+
+interface Settlement {
+  resolve(): void;
+  reject(error: SecureSocketError): void;
+}
+
+interface PendingWrite extends Settlement {
+  rest: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Bun sets TCP_KEEPIDLE to delay / 1000 whole seconds and reads 0 as "keep the system default", so
+ * a sub-second delay becomes the shortest one it can set.
+ */
+function keepAliveDelayMs(initialDelayMs: number | undefined): number {
+  return initialDelayMs ? Math.max(initialDelayMs, 1000) : 0;
+}
+
+function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
+  return new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket closed before the bytes were sent', {
+    phase,
+  });
+}
+
+/** One connection: translates its socket's events into sink calls and implements the Transport. */
+export class BunConnection implements Transport {
+  static readonly #events = {
+    handshake(socket, success, authorizationError) {
+      socket.data.#handshakeFinished(success, authorizationError);
+    },
+    data(socket, chunk) {
+      socket.data.#sink.data(chunk);
+    },
+    drain(socket) {
+      socket.data.#drained();
+    },
+    end(socket) {
+      socket.data.#peerEnded();
+    },
+    error(socket, error) {
+      socket.data.#failed(error);
+    },
+    close(socket, error) {
+      socket.data.#closed(error);
+    },
+  } satisfies SocketHandler<BunConnection>;
+
+  /** For Bun.connect(), whose `data` option carries the connection. */
+  static readonly connectHandlers: SocketHandler<BunConnection> = {
+    ...BunConnection.#events,
+    open(socket) {
+      socket.data.#tcpConnected(socket);
+    },
+  };
+
+  /**
+   * For Bun.listen(): each accepted socket gets its connection from core's accept(), which calls
+   * the open function at once, before any other event of that socket can run.
+   */
+  static listenHandlers(
+    accept: AcceptConnection,
+    settings: ConnectionSettings,
+  ): SocketHandler<BunConnection> {
+    return {
+      ...BunConnection.#events,
+      open(socket) {
+        accept((context) => {
+          const connection = new BunConnection(context, settings);
+          connection.#adopt(socket);
+          return connection.opened;
+        });
+      },
+    };
+  }
+
+  /** Settles once the handshake is done and verified, or failed. */
+  readonly opened: Promise<OpenedTransport>;
+  readonly #context: OpenContext;
+  readonly #sink: TransportSink;
+  readonly #settings: ConnectionSettings;
+  #phase: Phase = 'connecting';
+  #socket: Socket<BunConnection> | undefined;
+  /** Bun ran the `close` handler: the socket is gone. */
+  #socketClosed = false;
+  #pendingWrite: PendingWrite | undefined;
+  #flushing: Settlement | undefined;
+  #resolveOpened!: (opened: OpenedTransport) => void;
+  #rejectOpened!: (error: SecureSocketError) => void;
+  readonly #onGiveUp = (): void => this.#abandon(fromBunError(this.#context.signal.reason, 'handshake'));
+
+  constructor(context: OpenContext, settings: ConnectionSettings) {
+    this.#context = context;
+    this.#sink = context.sink;
+    this.#settings = settings;
+    this.opened = new Promise<OpenedTransport>((resolve, reject) => {
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
+    });
+    context.signal.addEventListener('abort', this.#onGiveUp, { once: true });
+  }
+
+  /** Bun.connect() threw (options Bun refuses) or rejected (refused, unreachable). */
+  failToConnect(error: unknown): void {
+    this.#abandon(fromBunError(error, 'connect'));
+  }
+
+  // ---- Transport -----------------------------------------------------------------------------
+
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    const written = this.#socket!.write(chunk);
+    if (written === chunk.byteLength) return undefined;
+    // 0: nothing fit, the whole chunk waits for `drain`. -1: the socket is already dead, and its
+    // `close` handler, which knows why (a RST, say), settles the write.
+    return new Promise<void>((resolve, reject) => {
+      this.#pendingWrite = { rest: written > 0 ? chunk.subarray(written) : chunk, resolve, reject };
+    });
+  }
+
+  shutdownWrite(): Promise<void> | undefined {
+    const socket = this.#socket!;
+    socket.shutdown();
+    // -1 once close_notify and the FIN are out; 0 while they wait behind queued ciphertext.
+    if (socket.write(EMPTY) < 0) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.#flushing = { resolve, reject };
+    });
+  }
+
+  pause(): void {
+    this.#socket!.pause();
+  }
+
+  resume(): void {
+    this.#socket!.resume();
+  }
+
+  reset(): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#settle(new SecureSocketError('ERR_ABORTED', 'The socket was aborted', { phase: 'write' }));
+    if (!this.#socketClosed) this.#socket?.terminate();
+  }
+
+  release(): void {
+    if (this.#phase === 'done') return;
+    // Output still queued means the peer stopped reading: close() would hold the socket until it reads.
+    const stuck = this.#pendingWrite !== undefined || this.#flushing !== undefined;
+    this.#phase = 'done';
+    this.#settle(socketClosedError('close'));
+    if (this.#socketClosed || !this.#socket) return;
+    if (stuck) this.#socket.terminate();
+    else this.#socket.close();
+  }
+
+  // ---- Bun's events --------------------------------------------------------------------------
+
+  #tcpConnected(socket: Socket<BunConnection>): void {
+    if (this.#phase === 'done') {
+      // Core gave up while TCP was still connecting.
+      socket.terminate();
+      return;
+    }
+    this.#adopt(socket);
+    this.#context.connected();
+  }
+
+  #adopt(socket: Socket<BunConnection>): void {
+    socket.data = this;
+    this.#socket = socket;
+    this.#phase = 'handshaking';
+    socket.setNoDelay(this.#settings.noDelay);
+    const { keepAlive } = this.#settings;
+    if (keepAlive) socket.setKeepAlive(true, keepAliveDelayMs(keepAlive.initialDelayMs));
+  }
+
+  #handshakeFinished(success: boolean, authorizationError: Error | null): void {
+    if (this.#phase !== 'handshaking') return;
+    const socket = this.#socket!;
+    const accepted = this.#settings.verify
+      ? success && socket.authorized
+      : success || isCertificateVerdict(authorizationError);
+    if (!accepted) {
+      this.#abandon(fromBunError(authorizationError ?? new Error('The TLS handshake failed'), 'handshake'));
+      return;
+    }
+    this.#phase = 'open';
+    this.#context.signal.removeEventListener('abort', this.#onGiveUp);
+    const servername = this.#settings.servername ?? (socket.getServername() || null);
+    this.#resolveOpened({ transport: this, session: sessionOf(socket, servername) });
+  }
+
+  #drained(): void {
+    const pending = this.#pendingWrite;
+    if (pending) {
+      const written = this.#socket!.write(pending.rest);
+      if (written === pending.rest.byteLength) {
+        this.#pendingWrite = undefined;
+        pending.resolve();
+      } else if (written > 0) {
+        pending.rest = pending.rest.subarray(written);
+      }
+      return;
+    }
+    const flushing = this.#flushing;
+    if (flushing && this.#socket!.write(EMPTY) < 0) {
+      this.#flushing = undefined;
+      flushing.resolve();
+    }
+  }
+
+  #peerEnded(): void {
+    // Before the handshake Bun reports the FIN through `handshake` too.
+    if (this.#phase === 'open') this.#sink.end(null);
+  }
+
+  /** A TLS failure after the handshake (a record that does not decrypt, a fatal alert). */
+  #failed(error: Error): void {
+    if (this.#phase === 'handshaking') this.#abandon(fromBunError(error, 'handshake'));
+    else if (this.#phase === 'open') this.#fail(fromBunError(error, 'read'));
+  }
+
+  #closed(error: Error | undefined): void {
+    this.#socketClosed = true;
+    if (this.#phase === 'handshaking') {
+      this.#abandon(
+        error
+          ? fromBunError(error, 'handshake')
+          : new SecureSocketError('ERR_CONNECTION_RESET', 'The connection closed during the TLS handshake', {
+              phase: 'handshake',
+            }),
+      );
+      return;
+    }
+    if (this.#phase !== 'open') return;
+    if (error) this.#fail(fromBunError(error, 'read'));
+    // Core releases the transport when it takes the error; then there is nothing more to report.
+    if (this.#phase !== 'open') return;
+    this.#phase = 'done';
+    this.#settle(socketClosedError('write'));
+    this.#sink.closed();
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  #fail(error: SecureSocketError): void {
+    this.#settle(error);
+    this.#sink.error(error);
+  }
+
+  /** Ends an attempt that never became a transport, freeing whatever socket it had. */
+  #abandon(error: SecureSocketError): void {
+    if (this.#phase === 'done' || this.#phase === 'open') return;
+    this.#phase = 'done';
+    this.#context.signal.removeEventListener('abort', this.#onGiveUp);
+    this.#rejectOpened(error);
+    if (this.#socket && !this.#socketClosed) this.#socket.close();
+  }
+
+  #settle(error: SecureSocketError): void {
+    const write = this.#pendingWrite;
+    const flushing = this.#flushing;
+    this.#pendingWrite = undefined;
+    this.#flushing = undefined;
+    write?.reject(error);
+    flushing?.reject(error);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Translates resolved options into Bun's TLSOptions, which want ALPN in its wire format and know
+ * no minimum or maximum TLS version.
+ */
+import { constants } from 'node:crypto';
+import type { ResolvedConnectOptions, ResolvedListenOptions, ResolvedSocketOptions } from '@closenotify/core';
+import type { TLSOptions } from 'bun';
+
+const encoder = new TextEncoder();
+
+/**
+ * RFC 7301 wire format: each name prefixed with its length. Bun throws on an array and silently
+ * offers nothing for a plain string.
+ */
+function alpnWireFormat(protocols: string[]): Uint8Array {
+  const names = protocols.map((protocol) => encoder.encode(protocol));
+  const wire = new Uint8Array(names.reduce((length, name) => length + 1 + name.byteLength, 0));
+  let offset = 0;
+  for (const name of names) {
+    wire[offset] = name.byteLength;
+    wire.set(name, offset + 1);
+    offset += 1 + name.byteLength;
+  }
+  return wire;
+}
+
+/**
+ * minVersion/maxVersion as SSL_OP_NO_* bits, the one version control Bun passes to BoringSSL.
+ * TLS 1.0 and 1.1 are always off (Bun's default today, stated rather than assumed).
+ */
+function versionBits({ minVersion, maxVersion }: ResolvedSocketOptions): number {
+  let bits = constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1;
+  if (minVersion === 'TLSv1.3') bits |= constants.SSL_OP_NO_TLSv1_2;
+  if (maxVersion === 'TLSv1.2') bits |= constants.SSL_OP_NO_TLSv1_3;
+  return bits;
+}
+
+function sharedOptions(options: ResolvedSocketOptions): TLSOptions {
+  return {
+    ca: options.ca,
+    ALPNProtocols: options.alpn && alpnWireFormat(options.alpn),
+    secureOptions: versionBits(options),
+  };
+}
+
+export function clientTlsOptions(options: ResolvedConnectOptions): TLSOptions {
+  return {
+    ...sharedOptions(options),
+    cert: options.cert,
+    key: options.key,
+    serverName: options.servername,
+    rejectUnauthorized: !options.dangerouslyDisableVerification,
+  };
+}
+
+export function serverTlsOptions(options: ResolvedListenOptions): TLSOptions {
+  return {
+    ...sharedOptions(options),
+    cert: options.cert,
+    key: options.key,
+    requestCert: options.requestClientCert,
+  };
+}

@@ -1,0 +1,3 @@
+import { libraryConfig } from '@closenotify/tsup-config';
+
+export default libraryConfig();

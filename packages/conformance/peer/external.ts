@@ -1,0 +1,148 @@
+// Third-party TLS servers for the interop cases: `openssl s_server -rev` (echoes each line reversed)
+// and `gnutls-serv --echo`, started on a free loopback port with the test PKI. They are real
+// implementations with their own close behaviour, not scripts: the cases only assert what every
+// correct TLS server does.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import { join } from 'node:path';
+import type { Pki } from '@closenotify/test-pki';
+import type { CertificateVariant, ExternalProgram, ExternalSpec, TlsVersion } from '../src/peer-client.ts';
+
+const READY_TIMEOUT_MS = 10_000;
+
+const CERTIFICATE_FILES: Record<CertificateVariant, [string, string]> = {
+  valid: ['server.pem', 'server-key.pem'],
+  selfSigned: ['self-signed.pem', 'self-signed-key.pem'],
+  expired: ['expired.pem', 'expired-key.pem'],
+  wrongHost: ['wrong-host.pem', 'wrong-host-key.pem'],
+  untrusted: ['untrusted.pem', 'untrusted-key.pem'],
+};
+
+const BINARIES: Record<ExternalProgram, string> = { openssl: 'openssl', gnutls: 'gnutls-serv' };
+
+/** Which programs are installed, with the version line each prints. */
+export function installedPrograms(): Record<ExternalProgram, string | null> {
+  const version = (binary: string, args: string[]): string | null => {
+    try {
+      return execFileSync(binary, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')[0]!
+        .trim();
+    } catch {
+      return null;
+    }
+  };
+  return { openssl: version('openssl', ['version']), gnutls: version('gnutls-serv', ['--version']) };
+}
+
+function commandFor(
+  program: ExternalProgram,
+  port: number,
+  tls: TlsVersion,
+  pki: Pki,
+  certificate: CertificateVariant,
+) {
+  const [cert, key] = CERTIFICATE_FILES[certificate].map((file) => join(pki.dir, file)) as [string, string];
+  if (program === 'openssl') {
+    return {
+      args: [
+        's_server',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        cert,
+        '-key',
+        key,
+        '-rev',
+        tls === 'TLSv1.3' ? '-tls1_3' : '-tls1_2',
+      ],
+      ready: /^ACCEPT/m,
+    };
+  }
+  const version = tls === 'TLSv1.3' ? 'TLS1.3' : 'TLS1.2';
+  return {
+    args: [
+      '--port',
+      String(port),
+      '--x509certfile',
+      cert,
+      '--x509keyfile',
+      key,
+      '--echo',
+      '--priority',
+      `NORMAL:-VERS-ALL:+VERS-${version}`,
+    ],
+    ready: /listening on/i,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export class ExternalPeer {
+  readonly id: string;
+  readonly port: number;
+  readonly program: ExternalProgram;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  #output = '';
+
+  private constructor(id: string, program: ExternalProgram, port: number, child: ChildProcess) {
+    this.id = id;
+    this.program = program;
+    this.port = port;
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const collect = (chunk: Buffer): void => {
+      this.#output += chunk.toString('latin1');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+  }
+
+  static async start(id: string, spec: ExternalSpec, pki: Pki): Promise<ExternalPeer> {
+    const port = await freePort();
+    const { args, ready } = commandFor(
+      spec.program,
+      port,
+      spec.tls ?? 'TLSv1.3',
+      pki,
+      spec.certificate ?? 'valid',
+    );
+    const child = spawn(BINARIES[spec.program], args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const peer = new ExternalPeer(id, spec.program, port, child);
+    await peer.#ready(ready);
+    return peer;
+  }
+
+  async #ready(ready: RegExp): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exited = false;
+    void this.#exited.then(() => {
+      exited = true;
+    });
+    while (!ready.test(this.#output)) {
+      if (exited || Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`${this.program} did not start listening: ${this.#output.slice(-500)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  report(): { id: string; program: ExternalProgram; port: number; output: string } {
+    return { id: this.id, program: this.program, port: this.port, output: this.#output.slice(-16384) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGTERM');
+    await this.#exited;
+  }
+}
