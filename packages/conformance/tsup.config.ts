@@ -9,8 +9,9 @@ const nodeOnly = {
   },
 };
 
+// tsup runs these configs in parallel: none may clean dist/, or it could delete another's output.
 export default [
-  libraryConfig(),
+  libraryConfig({ clean: false }),
   libraryConfig({ entry: { node: 'peer/node.ts' }, clean: false, tsconfig: 'peer/tsconfig.json' }),
   libraryConfig({
     entry: { 'peer/daemon': 'peer/daemon.ts', cli: 'peer/cli.ts' },

@@ -33,6 +33,11 @@ const plans = {
     { pnpm: build },
     { pnpm: ['--filter', '@closenotify/matrix', '--fail-if-no-match', 'run', 'start'] },
   ],
+  bench: (...args) => [
+    { pnpm: install },
+    { pnpm: build },
+    { node: [join(root, 'apps/bench/dist/cli.js'), ...args] },
+  ],
   conformance: (runtime = 'all') => [
     { pnpm: install },
     { pnpm: build },

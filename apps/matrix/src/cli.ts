@@ -1,42 +1,71 @@
 /**
- * `npm run demo`. Prints what the project proves so far: the runtimes it pins and the state
- * machine every adapter shares. The per-runtime conformance matrix joins as the adapters land.
+ * `npm run demo` (`node apps/matrix/dist/cli.js [--no-run]`): runs the conformance suite on Node, Bun
+ * and Deno through the orchestrator, merges the reports into one matrix, prints it, and publishes it
+ * as docs/MATRIX.md, docs/matrix.html and the summary in README.md. `--no-run` republishes the
+ * reports already on disk.
+ * Exits non-zero when the orchestrator failed or a result is not the expected one.
  */
-import { ILLEGAL, SOCKET_EVENTS, SOCKET_STATES, TRANSITIONS } from '@closenotify/core';
-import { pinnedRuntimes } from './runtimes.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { catalogueEntries } from '@closenotify/conformance';
+import { repoRoot } from '@closenotify/conformance/node';
+import { renderHtml } from './html.ts';
+import { renderMarkdown } from './markdown.ts';
+import { isAsExpected, type Matrix, mergeReports, RUNTIME_NAMES, summaryLine } from './merge.ts';
+import { runOrchestrator } from './orchestrator.ts';
+import { withSummary } from './readme.ts';
+import { readRuntimeInputs } from './reports.ts';
+import { renderTerminal } from './terminal.ts';
 
-function printRuntimes(): void {
-  console.log('Runtimes (pinned, from the npm registry):');
-  for (const runtime of pinnedRuntimes()) {
-    console.log(`  ${runtime.name.padEnd(5)} ${runtime.version ?? 'MISSING'}`);
+function isCi(): boolean {
+  return process.env.CI === 'true' || process.env.CI === '1';
+}
+
+function publish(name: string, text: string): string {
+  const path = join(repoRoot, 'docs', name);
+  mkdirSync(join(repoRoot, 'docs'), { recursive: true });
+  writeFileSync(path, text);
+  return relative(repoRoot, path);
+}
+
+/** Rewrites the summary block of the root README; says so when its markers are gone. */
+function publishReadmeSummary(matrix: Matrix): string[] {
+  const path = join(repoRoot, 'README.md');
+  const updated = withSummary(readFileSync(path, 'utf8'), matrix.runtimes.map(summaryLine));
+  if (updated === null) {
+    console.error('README.md has no conformance-summary markers: its summary was left as it is');
+    return [];
   }
+  writeFileSync(path, updated);
+  return ['README.md'];
 }
 
-function printStateMachine(): void {
-  const legal = SOCKET_STATES.flatMap((state) =>
-    SOCKET_EVENTS.filter((event) => TRANSITIONS[state][event] !== ILLEGAL).map((event) => ({
-      state,
-      event,
-      next: TRANSITIONS[state][event],
-    })),
-  );
-  console.log(
-    `\nState machine (@closenotify/core): ${SOCKET_STATES.length} states × ${SOCKET_EVENTS.length} events, ` +
-      `${legal.length} legal transitions`,
-  );
-  for (const state of SOCKET_STATES) {
-    const moves = legal.filter((t) => t.state === state && t.next !== state);
-    if (moves.length === 0) continue;
-    console.log(`  ${state.padEnd(11)} ${moves.map((t) => `${t.event} → ${t.next}`).join(', ')}`);
+async function main(): Promise<number> {
+  const run = !process.argv.slice(2).includes('--no-run');
+  const startedAt = Date.now();
+  const orchestratorExit = run ? await runOrchestrator(['--runtime', 'all']) : 0;
+  const inputs = readRuntimeInputs(RUNTIME_NAMES, { freshSince: run ? startedAt : null });
+  const matrix = mergeReports(catalogueEntries(), inputs, { notRunFails: isCi() });
+  console.log(`\n${renderTerminal(matrix)}\n`);
+  const published = [
+    publish('MATRIX.md', renderMarkdown(matrix)),
+    publish('matrix.html', renderHtml(matrix)),
+    ...publishReadmeSummary(matrix),
+  ];
+  console.log(`Published ${published.join(', ')}`);
+  if (orchestratorExit !== 0) {
+    console.error(`The conformance run failed (exit code ${orchestratorExit}).`);
+    return orchestratorExit;
   }
+  return isAsExpected(matrix) ? 0 : 1;
 }
 
-printRuntimes();
-printStateMachine();
-const missing = pinnedRuntimes().filter((runtime) => runtime.version === null);
-if (missing.length > 0) {
-  console.error(
-    `\nMissing runtime binaries: ${missing.map((r) => r.name).join(', ')} (run npm test or npm run demo)`,
-  );
-  process.exitCode = 1;
-}
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { connect } from '../src/index.ts';
-import { checkEveryTest, NodePeer, type PeerSpec, pki } from './support.ts';
+import { checkEveryTest, NodePeer, type PeerSpec, pki, rejection } from './support.ts';
 
 checkEveryTest();
 
@@ -52,7 +52,7 @@ describe('bad peers fail the handshake with their DESIGN §5 code', () => {
     const socket = await connect({ hostname: 'localhost', port: peer.port, ca: (await pki()).ca });
     expect(new TextDecoder().decode((await socket.read())!)).toBe('first');
     peer.command({ op: 'garbage' });
-    await expect(socket.read()).rejects.toMatchObject({ code: 'ERR_TLS_PROTOCOL', phase: 'read' });
+    expect(await rejection(socket.read())).toMatchObject({ code: 'ERR_TLS_PROTOCOL', phase: 'read' });
     expect(await socket.closed).toMatchObject({ initiator: 'error', error: { code: 'ERR_TLS_PROTOCOL' } });
   });
 });

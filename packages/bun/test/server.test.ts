@@ -8,7 +8,16 @@ import {
   type SecureSocketError,
   type ShutdownableSecureSocket,
 } from '../src/index.ts';
-import { checkEveryTest, NodePeer, type PeerSpec, pki, readAll, readText, sha256 } from './support.ts';
+import {
+  checkEveryTest,
+  NodePeer,
+  type PeerSpec,
+  pki,
+  readAll,
+  readText,
+  rejection,
+  sha256,
+} from './support.ts';
 
 checkEveryTest();
 
@@ -188,7 +197,7 @@ describe('listen()', () => {
       ca: (await pki()).ca,
       handshakeTimeoutMs: 1000,
     });
-    await expect(refused).rejects.toMatchObject({ code: 'ERR_CONNECT_REFUSED' });
+    expect(await rejection(refused)).toMatchObject({ code: 'ERR_CONNECT_REFUSED' });
     await socket.write('after the listener closed');
     await socket.shutdown('write');
     expect((await client.event('tlsEnd')).bytes).toBe(25);
@@ -197,14 +206,16 @@ describe('listen()', () => {
 
   test('a key that does not match the certificate is refused with ERR_INVALID_OPTION', async () => {
     const { server, client } = await pki();
-    await expect(listen({ cert: server.cert, key: client.key })).rejects.toMatchObject({
+    expect(await rejection(listen({ cert: server.cert, key: client.key }))).toMatchObject({
       code: 'ERR_INVALID_OPTION',
     });
   });
 
   test('a port already in use is reported, not thrown', async () => {
     const server = await serve();
-    await expect(serve({ port: server.address.port })).rejects.toMatchObject({ name: 'SecureSocketError' });
+    expect(await rejection(serve({ port: server.address.port }))).toMatchObject({
+      name: 'SecureSocketError',
+    });
     await server.close();
   });
 });

@@ -140,6 +140,24 @@ export function checkEveryTest(): void {
   });
 }
 
+/**
+ * What `promise` rejects with; throws if it resolves. Every test uses `expect(await rejection(p))`, never
+ * `expect(p).rejects` or `.resolves`: Bun 1.4.5's bun:test settles those by running the event loop
+ * re-entrantly, and when the awaiting test code is a continuation of an I/O handler (Bun drains
+ * microtasks after each one), the nested tick's epoll_wait overwrites the batch of ready polls the
+ * outer tick is still dispatching. A NodePeer's stdout is a one-shot poll the kernel disarmed when it
+ * reported it, so a line that arrived in that batch is never read, nor is anything after it: the
+ * peer's events stop and `event()` waits until the test times out (oven-sh/bun#40030).
+ */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject, it resolved');
+}
+
 export async function readAll(socket: ShutdownableSecureSocket): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for (let chunk = await socket.read(); chunk !== null; chunk = await socket.read()) chunks.push(chunk);

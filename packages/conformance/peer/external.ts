@@ -9,6 +9,7 @@ import type { Pki } from '@closenotify/test-pki';
 import type { CertificateVariant, ExternalProgram, ExternalSpec, TlsVersion } from '../src/peer-client.ts';
 
 const READY_TIMEOUT_MS = 10_000;
+const BIND_ATTEMPTS = 3;
 
 const CERTIFICATE_FILES: Record<CertificateVariant, [string, string]> = {
   valid: ['server.pem', 'server-key.pem'],
@@ -71,7 +72,8 @@ function commandFor(
       '--priority',
       `NORMAL:-VERS-ALL:+VERS-${version}`,
     ],
-    ready: /listening on/i,
+    // gnutls-serv binds IPv4 and IPv6 separately: only the IPv4 line says 127.0.0.1 works.
+    ready: /listening on IPv4 .*\.\.\.done/i,
   };
 }
 
@@ -83,6 +85,19 @@ function freePort(): Promise<number> {
       const { port } = probe.address() as net.AddressInfo;
       probe.close(() => resolve(port));
     });
+  });
+}
+
+/** Resolves when 127.0.0.1:port accepts a TCP connection (then closes it at once). */
+function probe(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (error) =>
+      reject(new Error(`127.0.0.1:${port} refused the readiness probe: ${error.message}`)),
+    );
   });
 }
 
@@ -107,19 +122,30 @@ export class ExternalPeer {
     child.stderr?.on('data', collect);
   }
 
+  /**
+   * The port is found free, closed, then handed to the program, which cannot take a bound socket:
+   * another process can take it in between (an outgoing connection's local port, under load). The
+   * program then fails to bind, which is detected (it exits, or 127.0.0.1 refuses a probe), and only
+   * then a fresh port is tried.
+   */
   static async start(id: string, spec: ExternalSpec, pki: Pki): Promise<ExternalPeer> {
-    const port = await freePort();
-    const { args, ready } = commandFor(
-      spec.program,
-      port,
-      spec.tls ?? 'TLSv1.3',
-      pki,
-      spec.certificate ?? 'valid',
-    );
-    const child = spawn(BINARIES[spec.program], args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const peer = new ExternalPeer(id, spec.program, port, child);
-    await peer.#ready(ready);
-    return peer;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt += 1) {
+      const port = await freePort();
+      const tls = spec.tls ?? 'TLSv1.3';
+      const { args, ready } = commandFor(spec.program, port, tls, pki, spec.certificate ?? 'valid');
+      const child = spawn(BINARIES[spec.program], args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const peer = new ExternalPeer(id, spec.program, port, child);
+      try {
+        await peer.#ready(ready);
+        await probe(port);
+        return peer;
+      } catch (error) {
+        lastError = error;
+        await peer.stop();
+      }
+    }
+    throw lastError;
   }
 
   async #ready(ready: RegExp): Promise<void> {
@@ -130,7 +156,6 @@ export class ExternalPeer {
     });
     while (!ready.test(this.#output)) {
       if (exited || Date.now() > deadline) {
-        await this.stop();
         throw new Error(`${this.program} did not start listening: ${this.#output.slice(-500)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 10));

@@ -3,7 +3,12 @@
  * honour, the handshake timeout and the caller's signal. The adapter brings only the runtime call.
  */
 import { SecureSocketError } from './errors.ts';
-import { type ResolvedConnectOptions, type ResolvedSocketOptions, resolveConnectOptions } from './options.ts';
+import {
+  type ResolvedConnectOptions,
+  type ResolvedListenOptions,
+  type ResolvedSocketOptions,
+  resolveConnectOptions,
+} from './options.ts';
 import { SecureSocket } from './socket.ts';
 import type { OpenContext, OpenedTransport } from './transport.ts';
 import type { Capabilities, ConnectOptions, ShutdownableSecureSocket } from './types.ts';
@@ -39,6 +44,18 @@ export function assertSupported(
   if (options.dangerouslyDisableVerification && !capabilities.disableVerification) {
     throw unsupported('dangerouslyDisableVerification');
   }
+  if ((options.minVersion !== 'TLSv1.2' || options.maxVersion !== 'TLSv1.3') && !capabilities.versionBounds) {
+    throw unsupported(
+      `minVersion/maxVersion other than TLSv1.2..TLSv1.3 (${options.minVersion}..${options.maxVersion})`,
+    );
+  }
+}
+
+/** The same refusal for listen(): what a server socket cannot honour on this runtime. */
+export function assertListenSupported(options: ResolvedListenOptions, capabilities: Capabilities): void {
+  assertSupported(options, capabilities);
+  if (options.requestClientCert && !capabilities.requestClientCertificates)
+    throw unsupported('requestClientCert');
 }
 
 export async function connectWith(

@@ -3,7 +3,7 @@
  * lifecycle engine that every adapter builds on. No runtime globals: this package runs anywhere.
  */
 
-export { assertSupported, type ConnectTransport, connectWith } from './connect.ts';
+export { assertListenSupported, assertSupported, type ConnectTransport, connectWith } from './connect.ts';
 // Constants
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,

@@ -35,6 +35,9 @@ export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): Erro
     case 'ECONNRESET':
     case 'EPIPE':
     case 'ECONNABORTED':
+    // The peer dropped the connection before we could use it (a RST on accept that lands while
+    // socket options are set or TLS starts).
+    case 'ENOTCONN':
       return 'ERR_CONNECTION_RESET';
     case 'EPROTO':
       return 'ERR_TLS_PROTOCOL';

@@ -2,6 +2,7 @@
  * What every adapter's listen() shares: validation, a handshake timeout per accepted connection,
  * delivery to the callback or the async iterator, and no socket left behind when the server closes.
  */
+import { assertListenSupported } from './connect.ts';
 import { serverClosed, serverOpened } from './diagnostics.ts';
 import { isSecureSocketError, SecureSocketError } from './errors.ts';
 import { type ResolvedListenOptions, resolveListenOptions } from './options.ts';
@@ -26,6 +27,7 @@ export async function listenWith(
   onSocket?: SocketHandler,
 ): Promise<SecureServer> {
   const resolved = resolveListenOptions(options);
+  assertListenSupported(resolved, capabilities);
   if (!capabilities.server) {
     throw new SecureSocketError('ERR_UNSUPPORTED', "This runtime's adapter cannot listen", {
       phase: 'connect',

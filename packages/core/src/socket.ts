@@ -110,6 +110,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #lastActivity = 0;
   #signalCleanup: (() => void) | undefined;
+  /** A peer end reported before the transport was attached (undefined: none). */
+  #endBeforeAttach: boolean | null | undefined;
   /** Set while establish() runs: the socket ending (abort, fatal error) ends the attempt at once. */
   #abandonEstablish: ((error: SecureSocketError) => void) | undefined;
   /** close() with a timeout waits for the peer's close_notify; close({ timeoutMs: 0 }) does not. */
@@ -235,11 +237,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #peerEnd(closeNotify: boolean | null): void {
     if (this.#state === 'closed' || this.#peerEnded) return;
     if (this.#state === 'connecting' || this.#state === 'handshaking') {
-      this.#fail(
-        new SecureSocketError('ERR_CONNECTION_RESET', 'The peer closed the connection during the handshake', {
-          phase: 'handshake',
-        }),
-      );
+      // An adapter may already read between its handshake and core attaching the transport (a peer
+      // that sends close_notify at once): kept for #attach. Had the handshake failed, open() rejects.
+      this.#endBeforeAttach = closeNotify;
       return;
     }
     this.#peerEnded = true;
@@ -684,6 +684,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       this.#lastActivity = performance.now();
       this.#armIdleTimer(idleTimeoutMs);
     }
+    if (this.#endBeforeAttach !== undefined) this.#peerEnd(this.#endBeforeAttach);
   }
 
   #abortedBySignal(signal: AbortSignal): SecureSocketError {

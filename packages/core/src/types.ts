@@ -149,6 +149,10 @@ export interface Capabilities {
   clientCertificates: boolean;
   /** dangerouslyDisableVerification can be honoured per connection. */
   disableVerification: boolean;
+  /** minVersion / maxVersion other than TLS 1.2..1.3 can be forced. */
+  versionBounds: boolean;
+  /** A server can ask for a client certificate and verify it (listen({ requestClientCert })). */
+  requestClientCertificates: boolean;
 }
 
 export interface ShutdownableSecureSocket extends AsyncDisposable {

@@ -69,6 +69,7 @@ describe('errorCodeForNative', () => {
     ['ECONNREFUSED', 'connect', 'ERR_CONNECT_REFUSED'],
     ['ETIMEDOUT', 'connect', 'ERR_CONNECT_TIMEOUT'],
     ['ECONNRESET', 'read', 'ERR_CONNECTION_RESET'],
+    ['ENOTCONN', 'handshake', 'ERR_CONNECTION_RESET'],
     ['EPROTO', 'handshake', 'ERR_TLS_PROTOCOL'],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'handshake', 'ERR_TLS_PROTOCOL'],
     ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'handshake', 'ERR_TLS_ALERT'],

@@ -132,6 +132,27 @@ describe('connectWith', () => {
     });
   });
 
+  it('a peer end that arrives before core attached the transport is applied after the handshake', async () => {
+    const peer = new MemoryPeer();
+    const socket = await connectWith(
+      { hostname: 'h', port: 1, allowHalfOpen: true },
+      FULL_CAPABILITIES,
+      async (ctx) => {
+        peer.sink = ctx.sink;
+        ctx.connected();
+        // The adapter's read loop already runs: data and the peer's close_notify come in first.
+        ctx.sink.data(new TextEncoder().encode('early'));
+        ctx.sink.end(true);
+        return { transport: peer.transport, session: SESSION };
+      },
+    );
+    expect(new TextDecoder().decode((await socket.read())!)).toBe('early');
+    expect(await socket.read()).toBeNull();
+    expect(socket.state).toBe('readShut');
+    await socket.shutdown('write');
+    expect(await socket.closed).toMatchObject({ initiator: 'peer', closeNotifyReceived: true });
+  });
+
   it('a failed connect leaves no live socket', async () => {
     const before = liveResources().sockets;
     await connectWith({ hostname: 'h', port: 1 }, FULL_CAPABILITIES, async () => {

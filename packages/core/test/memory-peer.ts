@@ -43,6 +43,8 @@ export const FULL_CAPABILITIES: Capabilities = {
   server: true,
   clientCertificates: true,
   disableVerification: true,
+  versionBounds: true,
+  requestClientCertificates: true,
 };
 
 export const SESSION: SessionInfo = {

@@ -25,4 +25,6 @@ export const capabilities: Capabilities = Object.freeze({
   server: true,
   clientCertificates: true,
   disableVerification: true,
+  versionBounds: true,
+  requestClientCertificates: true,
 });

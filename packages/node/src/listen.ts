@@ -1,15 +1,21 @@
-import { createServer, type Server } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  createServer as createTlsServer,
+  type TLSSocket,
+  type TlsOptions,
+  type Server as TlsServer,
+} from 'node:tls';
 import {
   type ListenOptions,
   listenWith,
+  type OpenContext,
+  type OpenedTransport,
   type SecureServer,
   type ShutdownableSecureSocket,
   type SocketHandler,
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
 import { fromNodeError } from './errors.ts';
-import { secureContextFor } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
 
 /**
@@ -24,29 +30,21 @@ export function listen(
     options,
     capabilities,
     (accept, resolved) => {
-      const secureContext = secureContextFor(resolved);
-      // A plain TCP server and a server-side TLSSocket per connection, rather than tls.Server: the
-      // adapter keeps the raw socket (for RST) and core runs the handshake timeout.
+      const handshakes = new ServerHandshakes({
+        cert: resolved.cert,
+        key: resolved.key,
+        ca: resolved.ca,
+        minVersion: resolved.minVersion,
+        maxVersion: resolved.maxVersion,
+        ALPNProtocols: resolved.alpn,
+        requestCert: resolved.requestClientCert,
+        rejectUnauthorized: resolved.requestClientCert,
+        // Core runs the handshake timeout.
+        handshakeTimeout: 0,
+      });
       const server: Server = createServer({ allowHalfOpen: true, noDelay: resolved.noDelay }, (raw) => {
         if (resolved.keepAlive) raw.setKeepAlive(true, resolved.keepAlive.initialDelayMs);
-        accept((context) => {
-          const tls = new TLSSocket(raw, {
-            isServer: true,
-            secureContext,
-            ALPNProtocols: resolved.alpn,
-            requestCert: resolved.requestClientCert,
-            rejectUnauthorized: resolved.requestClientCert,
-          });
-          return establishNodeTransport(
-            {
-              tls,
-              raw,
-              secureEvent: 'secure',
-              servername: () => (typeof tls.servername === 'string' ? tls.servername : null),
-            },
-            context,
-          );
-        });
+        accept((context) => handshakes.run(raw, context));
       });
       return new Promise((resolve, reject) => {
         server.once('error', (error) => reject(fromNodeError(error, 'connect')));
@@ -62,4 +60,71 @@ export function listen(
     },
     onSocket as SocketHandler | undefined,
   );
+}
+
+/**
+ * Server handshakes through one tls.Server per listener: only tls.Server verifies a client
+ * certificate (a bare server-side TLSSocket never sets `authorized` nor enforces
+ * rejectUnauthorized), and it builds its SSL_CTX once. Each accepted connection is matched to the
+ * server's events by its remote address and port; the raw socket stays the adapter's, for a real
+ * RST. `server.client-certificate`, `server.*`.
+ */
+class ServerHandshakes {
+  readonly #engine: TlsServer;
+  readonly #pending = new Map<string, { raw: Socket; context: OpenContext; settle: Settle }>();
+
+  constructor(options: TlsOptions) {
+    this.#engine = createTlsServer(options);
+    this.#engine.on('secureConnection', (tls: TLSSocket) => {
+      const pending = this.#take(tls);
+      if (!pending) {
+        tls.destroy();
+        return;
+      }
+      const servername = typeof tls.servername === 'string' ? tls.servername : null;
+      pending.settle(
+        establishNodeTransport(
+          { tls, raw: pending.raw, secureEvent: null, servername: () => servername },
+          pending.context,
+        ),
+      );
+    });
+    this.#engine.on('tlsClientError', (error: Error, tls: TLSSocket) => {
+      this.#take(tls)?.settle(Promise.reject(fromNodeError(error, 'handshake')));
+    });
+  }
+
+  run(raw: Socket, context: OpenContext): Promise<OpenedTransport> {
+    const key = keyOf(raw);
+    return new Promise<OpenedTransport>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#pending.delete(key);
+        reject(context.signal.reason);
+        raw.destroy();
+      };
+      context.signal.addEventListener('abort', onAbort, { once: true });
+      const settle: Settle = (outcome) => {
+        context.signal.removeEventListener('abort', onAbort);
+        outcome.then(resolve, (error: unknown) => {
+          reject(error);
+          raw.destroy();
+        });
+      };
+      this.#pending.set(key, { raw, context, settle });
+      this.#engine.emit('connection', raw);
+    });
+  }
+
+  #take(tls: TLSSocket) {
+    const key = keyOf(tls);
+    const pending = this.#pending.get(key);
+    this.#pending.delete(key);
+    return pending;
+  }
+}
+
+type Settle = (outcome: Promise<OpenedTransport>) => void;
+
+function keyOf(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }

@@ -29,8 +29,8 @@ import { sessionOf } from './session.ts';
 export interface HandshakeTarget {
   tls: TLSSocket;
   raw: Socket;
-  /** 'secureConnect' for a client, 'secure' for a server-side TLSSocket. */
-  secureEvent: 'secureConnect' | 'secure';
+  /** 'secureConnect' for a client; null for a socket tls.Server already handed over as secure. */
+  secureEvent: 'secureConnect' | null;
   servername: () => string | null;
 }
 
@@ -89,13 +89,15 @@ export function establishNodeTransport(
       if (established) sink.end(null);
     });
     tls.on('data', (chunk: Uint8Array) => sink.data(chunk));
-    tls.once(secureEvent, () => {
+    const secured = (): void => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
       established = true;
       resolve({ transport: nodeTransport(tls, raw), session: sessionOf(tls, raw, target.servername()) });
-    });
+    };
+    if (secureEvent) tls.once(secureEvent, secured);
+    else secured();
   });
 }
 

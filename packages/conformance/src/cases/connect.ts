@@ -116,6 +116,34 @@ export const connectCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'connect.version-bounds',
+    requirement:
+      'minVersion/maxVersion are enforced: a client limited to one version fails against a server of the other',
+    source: 'DESIGN §2 ConnectOptions; RFC 8446 §4.2.1 (protocol_version)',
+    tls: 'any',
+    requires: ['versionBounds'],
+    async run(ctx) {
+      const tls13 = await ctx.peer({ role: 'server', tls: 'TLSv1.3', observe: false });
+      await rejectsWith(
+        ctx.connect(tls13, { maxVersion: 'TLSv1.2' }),
+        'ERR_TLS_ALERT',
+        'TLS 1.2-only client, TLS 1.3-only server',
+      );
+      const tls12 = await ctx.peer({ role: 'server', tls: 'TLSv1.2', observe: false, steps: quietPeer });
+      await rejectsWith(
+        ctx.connect(tls12, { minVersion: 'TLSv1.3' }),
+        'ERR_TLS_ALERT',
+        'TLS 1.3-only client, TLS 1.2-only server',
+      );
+      const socket = await ctx.connect(await ctx.peer({ role: 'server', tls: 'TLSv1.2', steps: quietPeer }), {
+        maxVersion: 'TLSv1.2',
+      });
+      const { protocol } = await socket.opened;
+      if (ctx.adapter.capabilities.sessionInfo.protocol) equal(protocol, 'TLSv1.2', 'protocol');
+      await socket.close();
+    },
+  },
+  {
     id: 'connect.invalid-options',
     requirement: 'bad options reject with ERR_INVALID_OPTION naming the option, before any connection',
     source: 'DESIGN §5',

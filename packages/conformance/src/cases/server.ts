@@ -46,6 +46,46 @@ export const serverCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'server.client-certificate',
+    requirement:
+      'requestClientCert verifies the client certificate against ca, and a client without one fails its handshake',
+    source: 'RFC 8446 §4.3.2 (CertificateRequest); DESIGN §2 ListenOptions',
+    tls: 'each',
+    requires: ['server', 'requestClientCertificates'],
+    async run(ctx) {
+      const errors: string[] = [];
+      const { server, next } = await ctx.listen({
+        requestClientCert: true,
+        ca: ctx.pki.ca,
+        onHandshakeError: (e) => errors.push(e.code),
+      });
+      const port = server.address.port;
+      await ctx.peer({
+        role: 'client',
+        connect: { port },
+        requestClientCert: true,
+        observe: false,
+        steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
+      });
+      const socket = await next();
+      const session = await socket.opened;
+      if (ctx.adapter.capabilities.sessionInfo.authorized) equal(session.authorized, true, 'authorized');
+      if (ctx.adapter.capabilities.sessionInfo.peerCertificate) {
+        check(
+          session.peerCertificate?.subject.includes('closenotify-client'),
+          `peerCertificate: ${session.peerCertificate?.subject}`,
+        );
+      }
+      await socket.closed;
+      await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: [{ op: 'waitEnd' }] });
+      for (let waited = 0; errors.length === 0 && waited < 3000; waited += 20) await delay(20);
+      check(
+        errors.length === 1,
+        `handshake errors reported for the client without a certificate: [${errors.join(', ')}]`,
+      );
+    },
+  },
+  {
     id: 'server.session-info',
     requirement:
       "an accepted socket's opened reports the negotiated version, and the client verified our certificate",

@@ -1,0 +1,3 @@
+import { testConfig } from '@closenotify/vitest-config';
+
+export default testConfig();

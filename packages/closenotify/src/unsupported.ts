@@ -1,0 +1,78 @@
+/**
+ * `closenotify` where none of the `bun`, `deno` or `node` export conditions matched (a browser, an
+ * edge worker, ...). It exports the same names as the adapters, so code that imports closenotify
+ * still loads there and fails where it can be handled: connect() and listen() reject with
+ * ERR_RUNTIME_UNSUPPORTED.
+ */
+import {
+  type Capabilities,
+  type ConnectOptions,
+  type ListenOptions,
+  type SecureServer,
+  SecureSocketError,
+  type ShutdownableSecureSocket,
+} from '@closenotify/core';
+
+export {
+  type Capabilities,
+  type CloseReport,
+  type ConnectOptions,
+  type ErrorCode,
+  isSecureSocketError,
+  type ListenOptions,
+  type SecureServer,
+  SecureSocketError,
+  type SessionInfo,
+  SHUT_RD,
+  SHUT_RDWR,
+  SHUT_WR,
+  type ShutdownableSecureSocket,
+  type ShutdownHow,
+  type SocketState,
+} from '@closenotify/core';
+
+/** Nothing works here: every flag is false. */
+export const capabilities: Capabilities = Object.freeze({
+  halfClose: false,
+  shutdownRead: false,
+  truncationDetection: false,
+  abortiveReset: false,
+  sessionInfo: Object.freeze({
+    protocol: false,
+    cipher: false,
+    alpnProtocol: false,
+    servername: false,
+    peerCertificate: false,
+    authorized: false,
+    localAddress: false,
+    remoteAddress: false,
+  }),
+  keepAlive: false,
+  keepAliveInitialDelay: false,
+  idleTimeout: false,
+  startTls: false,
+  server: false,
+  clientCertificates: false,
+  disableVerification: false,
+  versionBounds: false,
+  requestClientCertificates: false,
+});
+
+function runtimeUnsupported(): SecureSocketError {
+  return new SecureSocketError(
+    'ERR_RUNTIME_UNSUPPORTED',
+    'closenotify runs on Node, Bun and Deno only: this runtime matched none of the "node", "bun" or "deno" export conditions',
+    { phase: 'connect' },
+  );
+}
+
+export async function connect(_options: ConnectOptions): Promise<ShutdownableSecureSocket> {
+  throw runtimeUnsupported();
+}
+
+export async function listen(
+  _options: ListenOptions,
+  _onSocket?: (socket: ShutdownableSecureSocket) => void,
+): Promise<SecureServer> {
+  throw runtimeUnsupported();
+}

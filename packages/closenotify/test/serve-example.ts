@@ -1,0 +1,73 @@
+/**
+ * Runs the README example (example.ts) unchanged against a TLS server on loopback, started with
+ * closenotify's own listen() and trusted through the test CA. The Node, Bun and Deno tests all call
+ * this, so the example is proven on each runtime through the export condition that runtime picks.
+ */
+import { readFile } from 'node:fs/promises';
+import { listen, type ShutdownableSecureSocket } from 'closenotify';
+import { get } from './example.ts';
+
+/** Written by test/write-pki.mjs; the `test` scripts run it first. */
+const PKI_FILE = new URL('../.tmp/pki.json', import.meta.url);
+
+interface ExamplePki {
+  ca: string;
+  server: { cert: string; key: string };
+}
+
+async function readPki(): Promise<ExamplePki> {
+  try {
+    return JSON.parse(await readFile(PKI_FILE, 'utf8')) as ExamplePki;
+  } catch (error) {
+    throw new Error(`cannot read ${PKI_FILE.pathname}: run \`node test/write-pki.mjs\` first`, {
+      cause: error,
+    });
+  }
+}
+
+function responseFor(path: string): string {
+  const body = `hello from closenotify: ${path}`;
+  return `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** One HTTP exchange the way the example expects: the request ends with the client's close_notify. */
+async function answer(socket: ShutdownableSecureSocket): Promise<void> {
+  let request = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of socket.readable) request += decoder.decode(chunk, { stream: true });
+  const path = /^GET (\S+) HTTP\/1\.1\r\n/.exec(request)?.[1];
+  if (path === undefined) throw new Error(`the server got no GET request: ${JSON.stringify(request)}`);
+  await socket.write(responseFor(path));
+  await socket.close();
+}
+
+export async function runExample(): Promise<void> {
+  const pki = await readPki();
+  let served: Promise<void> | undefined;
+  // allowHalfOpen: the client's close_notify ends the request, and the response still has to go out.
+  const server = await listen({ ...pki.server, alpn: ['http/1.1'], allowHalfOpen: true }, (socket) => {
+    served = answer(socket);
+    // Awaited below; handled now so that a failure is not reported as an unhandled rejection first.
+    served.catch(() => {});
+  });
+  try {
+    const { response, report } = await get(
+      { hostname: 'localhost', port: server.address.port, ca: pki.ca },
+      '/x',
+    );
+    await served;
+    const expected = responseFor('/x');
+    if (response !== expected) {
+      throw new Error(`response: expected ${JSON.stringify(expected)}, got ${JSON.stringify(response)}`);
+    }
+    if (report.bytesRead !== new TextEncoder().encode(expected).byteLength) {
+      throw new Error(`report.bytesRead ${report.bytesRead} does not match the response`);
+    }
+    // null is "this runtime cannot tell" (no truncation detection), never a false alarm.
+    if (report.truncated === true || report.closeNotifyReceived === false) {
+      throw new Error(`the server's close_notify was not seen: ${JSON.stringify(report)}`);
+    }
+  } finally {
+    await server.close();
+  }
+}
