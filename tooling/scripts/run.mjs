@@ -27,6 +27,7 @@ const plans = {
         '--env-mode=loose',
       ],
     },
+    { node: [join(root, 'tooling/scripts/check-root-manifest.mjs')] },
   ],
   demo: () => [
     { pnpm: install },

@@ -8,14 +8,13 @@ import {
 
 /*
  * Bun reports Node's codes (ECONNRESET, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, ...), which
- * core maps. Two refinements only Bun needs, both decided by a code, never by the wording:
- * - every BoringSSL failure is EPROTO, with the packed error code at the start of the message
+ * core maps. One refinement only Bun needs, decided by a code, never by the wording:
+ * every BoringSSL failure is EPROTO, with the packed error code at the start of the message
  *   ("error:1000042e:SSL routines:OPENSSL_internal:TLSV1_ALERT_PROTOCOL_VERSION"). BoringSSL packs
  *   (library << 24 | reason) and files an alert received from the peer under reason 1000 + the
  *   alert number (SSL_AD_REASON_OFFSET), which is what Node reports as ERR_SSL_*_ALERT_*.
- * - certificates, keys and trust anchors Bun cannot load make Bun.connect() / Bun.listen() throw
- *   ERR_BORINGSSL ("Invalid CA") or ERR_OSSL_* (ERR_OSSL_X509_KEY_VALUES_MISMATCH,
- *   ERR_OSSL_ASN1_DECODE_ERROR): the caller's options are wrong, ERR_INVALID_OPTION.
+ * (Certificates, keys and trust anchors Bun cannot load throw ERR_BORINGSSL or ERR_OSSL_*, which core
+ * maps to ERR_INVALID_OPTION.)
  */
 const PACKED_BORINGSSL_ERROR = /^error:([0-9a-f]{8}):/;
 const ERR_LIB_SSL = 16;
@@ -35,12 +34,6 @@ function isAlertFromPeer(message: string): boolean {
 
 function codeOf(nativeCode: unknown, message: string, phase: ErrorPhase): ErrorCode {
   if (nativeCode === 'EPROTO' && isAlertFromPeer(message)) return 'ERR_TLS_ALERT';
-  if (
-    nativeCode === 'ERR_BORINGSSL' ||
-    (typeof nativeCode === 'string' && nativeCode.startsWith('ERR_OSSL_'))
-  ) {
-    return 'ERR_INVALID_OPTION';
-  }
   return (
     errorCodeForNative(nativeCode, phase) ??
     (phase === 'handshake' ? 'ERR_TLS_PROTOCOL' : 'ERR_SOCKET_CLOSED')

@@ -30,7 +30,10 @@
  *   Unknown CA and self-signed give UNABLE_TO_VERIFY_LEAF_SIGNATURE, expired CERT_HAS_EXPIRED, wrong
  *   host ERR_TLS_CERT_ALTNAME_INVALID, plaintext and garbage EPROTO WRONG_VERSION_NUMBER, a FIN on
  *   accept ECONNRESET; a RST on accept skips `handshake` and arrives as `close(ECONNRESET)`; refused
- *   rejects Bun.connect(). `bad-peer.*`, `connect.refused`.
+ *   rejects Bun.connect(). Under load a RST on accept can also reject Bun.connect() with a genuine
+ *   ECONNREFUSED (errno -111: the RST reached the kernel while the connect was still in SYN_SENT;
+ *   3 runs in 40 with two busy cores), which no adapter can tell from a refusal.
+ *   `bad-peer.*`, `connect.refused`.
  * - With verification off (`rejectUnauthorized: false`) an untrusted or expired certificate passes,
  *   but a wrong host still reports success=false while the connection stays usable: a failure that is
  *   only a certificate verdict is accepted, any other fails.
@@ -94,6 +97,14 @@ type Phase = 'connecting' | 'handshaking' | 'open' | 'done';
 interface Settlement {
   resolve(): void;
   reject(error: SecureSocketError): void;
+}
+
+/** A connection's attempt: core's open context, how to settle `opened`, and the give-up listener. */
+interface Attempt {
+  context: OpenContext;
+  resolve(opened: OpenedTransport): void;
+  reject(error: SecureSocketError): void;
+  giveUp(): void;
 }
 
 interface PendingWrite extends Settlement {
@@ -169,7 +180,8 @@ export class BunConnection implements Transport {
 
   /** Settles once the handshake is done and verified, or failed. */
   readonly opened: Promise<OpenedTransport>;
-  readonly #context: OpenContext;
+  /** Until the handshake is over; an open connection keeps nothing of its attempt. */
+  #attempt: Attempt | undefined;
   readonly #sink: TransportSink;
   readonly #settings: ConnectionSettings;
   #phase: Phase = 'connecting';
@@ -178,19 +190,15 @@ export class BunConnection implements Transport {
   #socketClosed = false;
   #pendingWrite: PendingWrite | undefined;
   #flushing: Settlement | undefined;
-  #resolveOpened!: (opened: OpenedTransport) => void;
-  #rejectOpened!: (error: SecureSocketError) => void;
-  readonly #onGiveUp = (): void => this.#abandon(fromBunError(this.#context.signal.reason, 'handshake'));
 
   constructor(context: OpenContext, settings: ConnectionSettings) {
-    this.#context = context;
     this.#sink = context.sink;
     this.#settings = settings;
     this.opened = new Promise<OpenedTransport>((resolve, reject) => {
-      this.#resolveOpened = resolve;
-      this.#rejectOpened = reject;
+      const giveUp = (): void => this.#abandon(fromBunError(context.signal.reason, 'handshake'));
+      this.#attempt = { context, resolve, reject, giveUp };
+      context.signal.addEventListener('abort', giveUp, { once: true });
     });
-    context.signal.addEventListener('abort', this.#onGiveUp, { once: true });
   }
 
   /** Bun.connect() threw (options Bun refuses) or rejected (refused, unreachable). */
@@ -255,7 +263,7 @@ export class BunConnection implements Transport {
       return;
     }
     this.#adopt(socket);
-    this.#context.connected();
+    this.#attempt?.context.connected();
   }
 
   #adopt(socket: Socket<BunConnection>): void {
@@ -278,9 +286,8 @@ export class BunConnection implements Transport {
       return;
     }
     this.#phase = 'open';
-    this.#context.signal.removeEventListener('abort', this.#onGiveUp);
     const servername = this.#settings.servername ?? (socket.getServername() || null);
-    this.#resolveOpened({ transport: this, session: sessionOf(socket, servername) });
+    this.#endAttempt()?.resolve({ transport: this, session: sessionOf(socket, servername) });
   }
 
   #drained(): void {
@@ -345,9 +352,15 @@ export class BunConnection implements Transport {
   #abandon(error: SecureSocketError): void {
     if (this.#phase === 'done' || this.#phase === 'open') return;
     this.#phase = 'done';
-    this.#context.signal.removeEventListener('abort', this.#onGiveUp);
-    this.#rejectOpened(error);
+    this.#endAttempt()?.reject(error);
     if (this.#socket && !this.#socketClosed) this.#socket.close();
+  }
+
+  #endAttempt(): Attempt | undefined {
+    const attempt = this.#attempt;
+    this.#attempt = undefined;
+    attempt?.context.signal.removeEventListener('abort', attempt.giveUp);
+    return attempt;
   }
 
   #settle(error: SecureSocketError): void {

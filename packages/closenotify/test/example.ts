@@ -1,6 +1,6 @@
 import { type ConnectOptions, connect, SHUT_WR } from 'closenotify'; // @closenotify/node, /bun or /deno
 
-/** One HTTP/1.1 GET over TLS. `ca` replaces the runtime's trust store when given. */
+/** One HTTP/1.1 GET over TLS. `ca`: the trust anchors to use (on Deno they add to its default store). */
 export async function get(server: Pick<ConnectOptions, 'hostname' | 'port' | 'ca'>, path = '/') {
   const socket = await connect({ ...server, alpn: ['http/1.1'] });
   await socket.write(`GET ${path} HTTP/1.1\r\nHost: ${server.hostname}\r\nConnection: close\r\n\r\n`);

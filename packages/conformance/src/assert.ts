@@ -39,10 +39,10 @@ function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
-/** Awaits a promise that must reject with a SecureSocketError of `code`; returns that error. */
+/** Awaits a promise that must reject with a SecureSocketError of `code` (or one of `code`s); returns that error. */
 export async function rejectsWith(
   promise: Promise<unknown>,
-  code: SecureSocketError['code'],
+  code: SecureSocketError['code'] | readonly SecureSocketError['code'][],
   what: string,
 ): Promise<SecureSocketError> {
   let outcome: unknown;
@@ -51,12 +51,18 @@ export async function rejectsWith(
   } catch (error) {
     outcome = error;
   }
-  if (outcome === undefined) throw new CaseFailure(`${what}: resolved, expected ${code}`);
+  const codes: readonly string[] = typeof code === 'string' ? [code] : code;
+  if (outcome === undefined) throw new CaseFailure(`${what}: resolved, expected ${codes.join(' or ')}`);
   if (!isSecureSocketError(outcome)) {
     throw new CaseFailure(`${what}: rejected with a non-SecureSocketError: ${String(outcome)}`);
   }
-  if (outcome.code !== code) {
-    throw new CaseFailure(`${what}: expected ${code}, got ${outcome.code} (${outcome.message})`);
+  if (!codes.includes(outcome.code)) {
+    const cause = outcome.cause as { code?: unknown; errno?: unknown } | undefined;
+    const native =
+      cause && typeof cause === 'object' ? ` [cause: ${String(cause.code)} ${String(cause.errno)}]` : '';
+    throw new CaseFailure(
+      `${what}: expected ${codes.join(' or ')}, got ${outcome.code} (${outcome.message})${native}`,
+    );
   }
   return outcome;
 }

@@ -203,11 +203,17 @@ async function waitForNoLeaks(openHandles: RunOptions['openHandles']): Promise<s
 }
 
 export function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return `${code ? `${String(code)}: ` : ''}${error.message}`;
-  }
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const native = error.cause as
+    | { code?: unknown; errno?: unknown; syscall?: unknown; name?: unknown }
+    | undefined;
+  // The runtime's own error, for a failure message that says what the adapter mapped from.
+  const cause =
+    native && typeof native === 'object'
+      ? ` [cause: ${[native.name, native.code, native.errno, native.syscall].filter((part) => part !== undefined).join(' ')}]`
+      : '';
+  return `${code ? `${String(code)}: ` : ''}${error.message}${cause}`;
 }
 
 /** Everything a case opened, so it can be torn down whatever the outcome. */

@@ -27,25 +27,38 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const encoder = new TextEncoder();
 const ignore = (): void => {};
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
 /**
- * A promise whose rejection never counts as unhandled: a caller that ignores a returned promise
- * must not crash the process (DESIGN §3, invariant 4); a caller that awaits it still sees the error.
+ * A promise settled from outside, whose rejection never counts as unhandled: a caller that ignores
+ * a returned promise must not crash the process (DESIGN §3, invariant 4); a caller that awaits it
+ * still sees the error. The handler that marks it handled is attached only when it rejects (not on
+ * every read of the data path), and the settle functions are dropped once it settled, so a
+ * long-lived socket keeps only its promises.
  */
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(ignore);
-  return { promise, resolve, reject };
+class Deferred<T> {
+  readonly promise: Promise<T>;
+  #resolve: ((value: T) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  resolve(value: T): void {
+    const resolve = this.#resolve;
+    this.#resolve = this.#reject = undefined;
+    resolve?.(value);
+  }
+
+  reject(error: unknown): void {
+    const reject = this.#reject;
+    if (!reject) return;
+    this.#resolve = this.#reject = undefined;
+    this.promise.catch(ignore);
+    reject(error);
+  }
 }
 
 function rejected(error: SecureSocketError): Promise<never> {
@@ -67,6 +80,39 @@ export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSo
   return new SecureSocketError(code, `The socket failed: ${message}`, { phase, cause });
 }
 
+/** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
+let reportTo: {
+  [Event in keyof TransportSink]: (socket: SecureSocket, ...args: Parameters<TransportSink[Event]>) => void;
+};
+
+/**
+ * The adapter's view of one socket: one small object whose methods every socket shares (four
+ * closures per socket would cost more heap than most of the socket's own state).
+ */
+class SocketSink implements TransportSink {
+  readonly #socket: SecureSocket;
+
+  constructor(socket: SecureSocket) {
+    this.#socket = socket;
+  }
+
+  data(chunk: Uint8Array): void {
+    reportTo.data(this.#socket, chunk);
+  }
+
+  end(closeNotify: boolean | null): void {
+    reportTo.end(this.#socket, closeNotify);
+  }
+
+  error(error: SecureSocketError): void {
+    reportTo.error(this.#socket, error);
+  }
+
+  closed(): void {
+    reportTo.closed(this.#socket);
+  }
+}
+
 export class SecureSocket implements ShutdownableSecureSocket {
   readonly capabilities: Capabilities;
 
@@ -74,8 +120,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   readonly #options: ResolvedSocketOptions;
   readonly #startedAt = performance.now();
   #transport: Transport | undefined;
-  readonly #opened = deferred<SessionInfo>();
-  readonly #closed = deferred<CloseReport>();
+  readonly #opened = new Deferred<SessionInfo>();
+  readonly #closed = new Deferred<CloseReport>();
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -122,12 +168,16 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #bytesDiscarded = 0;
 
   /** The adapter's view of this socket. */
-  readonly #sink: TransportSink = {
-    data: (chunk) => this.#receive(chunk),
-    end: (closeNotify) => this.#peerEnd(closeNotify),
-    error: (error) => this.#fail(error),
-    closed: () => this.#transportClosed(),
-  };
+  readonly #sink: TransportSink = new SocketSink(this);
+
+  static {
+    reportTo = {
+      data: (socket, chunk) => socket.#receive(chunk),
+      end: (socket, closeNotify) => socket.#peerEnd(closeNotify),
+      error: (socket, error) => socket.#fail(error),
+      closed: (socket) => socket.#transportClosed(),
+    };
+  }
 
   constructor(options: ResolvedSocketOptions, capabilities: Capabilities) {
     this.#options = options;
@@ -182,7 +232,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     if (this.#readError) return rejected(this.#readError);
     if (this.#readDone) return Promise.resolve(null);
-    const reader = deferred<Uint8Array | null>();
+    const reader = new Deferred<Uint8Array | null>();
     this.#readers.push(reader);
     if (this.#paused) this.#resume();
     return reader.promise;
@@ -280,7 +330,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (!this.#writeBusy && this.#writeQueue.length === 0) {
       return this.#transmit(chunk) ?? RESOLVED;
     }
-    const done = deferred<void>();
+    const done = new Deferred<void>();
     this.#writeQueue.push({ chunk, done });
     return done.promise;
   }
@@ -314,7 +364,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (accepted === undefined) return undefined;
     // Core owns the caller's promise: an abort or failure settles it even if the runtime later
     // reports the bytes taken (a runtime may resolve its drain promise when the socket closes).
-    const inFlight = deferred<void>();
+    const inFlight = new Deferred<void>();
     this.#inFlightWrite = inFlight;
     this.#writeBusy = true;
     accepted.then(
@@ -342,7 +392,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
       const next = this.#writeQueue.shift();
       if (!next) break;
       const accepted = this.#transmit(next.chunk);
-      if (accepted) accepted.then(next.done.resolve, next.done.reject);
+      if (accepted)
+        accepted.then(
+          () => next.done.resolve(),
+          (error: unknown) => next.done.reject(error),
+        );
       else next.done.resolve();
     }
     if (!this.#writeBusy && this.#writeQueue.length === 0 && this.#writeShutdown) this.#sendCloseNotify();
@@ -382,7 +436,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   #shutdownWrite(): Promise<void> {
     if (this.#writeShutdown) return this.#writeShutdown.promise;
-    this.#writeShutdown = deferred<void>();
+    this.#writeShutdown = new Deferred<void>();
     if (this.#state === 'closed') {
       if (this.#closeNotifySent) this.#writeShutdown.resolve();
       else this.#writeShutdown.reject(this.#closedError('shutdown'));
@@ -472,7 +526,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#state === 'closed') return;
     const transport = this.#transport;
     this.#apply('released');
-    this.#rejectWrites(this.#closedError('write'));
+    // Built only when a write still waits: an Error captures a stack, which a clean close never needs.
+    if (this.#writesPending()) this.#rejectWrites(this.#closedError('write'));
     transport?.release();
     this.#finish();
   }
@@ -525,6 +580,14 @@ export class SecureSocket implements ShutdownableSecureSocket {
       new SecureSocketError('ERR_SOCKET_CLOSED', 'The runtime closed the connection unexpectedly', {
         phase: this.#phase(),
       }),
+    );
+  }
+
+  #writesPending(): boolean {
+    return (
+      this.#inFlightWrite !== undefined ||
+      this.#writeQueue.length > 0 ||
+      (this.#writeShutdown !== undefined && !this.#closeNotifySent)
     );
   }
 
@@ -621,7 +684,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       throw error;
     }
     const controller = new AbortController();
-    const gaveUp = deferred<never>();
+    const gaveUp = new Deferred<never>();
     const giveUp = (error: SecureSocketError): void => {
       gaveUp.reject(error);
       controller.abort(error);
@@ -633,13 +696,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       handshakeTimeoutMs > 0
         ? setTimeout(() => giveUp(this.#handshakeTimeout(handshakeTimeoutMs)), handshakeTimeoutMs)
         : undefined;
-    const context: OpenContext = {
-      sink: this.#sink,
-      signal: controller.signal,
-      connected: () => {
-        if (this.#state === 'connecting') this.#apply('connected');
-      },
-    };
+    const context = this.#openContext(controller.signal);
     let attempt: Promise<OpenedTransport>;
     try {
       attempt = Promise.resolve(open(context));
@@ -666,6 +723,20 @@ export class SecureSocket implements ShutdownableSecureSocket {
       signal?.removeEventListener('abort', onAbort);
       this.#abandonEstablish = undefined;
     }
+  }
+
+  /**
+   * What the adapter gets to open with. Built outside establish(), so that an adapter keeping it
+   * for the connection's life does not keep establish()'s timer, controller and closures too.
+   */
+  #openContext(signal: AbortSignal): OpenContext {
+    return {
+      sink: this.#sink,
+      signal,
+      connected: () => {
+        if (this.#state === 'connecting') this.#apply('connected');
+      },
+    };
   }
 
   #attach({ transport, session }: OpenedTransport): void {

@@ -22,7 +22,13 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { OpenContext, OpenedTransport, SecureSocketError, Transport } from '@closenotify/core';
+import type {
+  OpenContext,
+  OpenedTransport,
+  SecureSocketError,
+  Transport,
+  TransportSink,
+} from '@closenotify/core';
 import { fromNodeError } from './errors.ts';
 import { sessionOf } from './session.ts';
 
@@ -34,6 +40,12 @@ export interface HandshakeTarget {
   servername: () => string | null;
 }
 
+/** The attempt in progress: a failure rejects open() and destroys both sockets. */
+interface Handshake {
+  fail(error: SecureSocketError): void;
+  phase(): 'connect' | 'handshake';
+}
+
 /**
  * Wires a TLS socket to core: resolves with the transport once the handshake is verified, and
  * rejects (after destroying both sockets) on any failure or when core gives up.
@@ -43,58 +55,36 @@ export function establishNodeTransport(
   context: OpenContext,
 ): Promise<OpenedTransport> {
   const { tls, raw, secureEvent } = target;
-  const { sink, signal } = context;
-  let established = false;
+  const { signal } = context;
   // Node clears raw.connecting before it reports a failed connect, so remember whether TCP came up.
   let tcpUp = !raw.connecting;
   raw.once('connect', () => {
     tcpUp = true;
   });
-  const phase = (): 'connect' | 'handshake' => (tcpUp ? 'handshake' : 'connect');
 
   return new Promise<OpenedTransport>((resolve, reject) => {
     let settled = false;
-    // Settle before destroying: destroy() can emit 'close' synchronously, which would report a
-    // generic reset in place of the real cause.
-    const fail = (error: SecureSocketError): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      reject(error);
-      destroyBoth(tls, raw);
+    const handshake: Handshake = {
+      // Settle before destroying: destroy() can emit 'close' synchronously, which would report a
+      // generic reset in place of the real cause.
+      fail(error) {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+        destroyBoth(tls, raw);
+      },
+      phase: () => (tcpUp ? 'handshake' : 'connect'),
     };
-    const onAbort = (): void => fail(signal.reason as SecureSocketError);
+    const onAbort = (): void => handshake.fail(signal.reason as SecureSocketError);
     signal.addEventListener('abort', onAbort, { once: true });
-
-    tls.on('error', (error: Error) => {
-      if (established) sink.error(fromNodeError(error, 'read'));
-      else fail(fromNodeError(error, phase()));
-    });
-    // Before the handshake, connect errors (ECONNREFUSED...) are emitted on the raw socket only;
-    // afterwards everything surfaces on the TLS socket, and this just keeps raw errors handled.
-    raw.on('error', (error: Error) => {
-      if (!established) fail(fromNodeError(error, phase()));
-    });
-    tls.on('close', () => {
-      if (established) sink.closed();
-      else
-        fail(
-          fromNodeError(
-            Object.assign(new Error('The connection closed during the handshake'), { code: 'ECONNRESET' }),
-            'handshake',
-          ),
-        );
-    });
-    tls.on('end', () => {
-      if (established) sink.end(null);
-    });
-    tls.on('data', (chunk: Uint8Array) => sink.data(chunk));
+    const transport = NodeTransport.listen(tls, raw, context.sink, handshake);
     const secured = (): void => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
-      established = true;
-      resolve({ transport: nodeTransport(tls, raw), session: sessionOf(tls, raw, target.servername()) });
+      transport.established();
+      resolve({ transport, session: sessionOf(tls, raw, target.servername()) });
     };
     if (secureEvent) tls.once(secureEvent, secured);
     else secured();
@@ -106,61 +96,126 @@ function destroyBoth(tls: TLSSocket, raw: Socket): void {
   raw.destroy();
 }
 
-function nodeTransport(tls: TLSSocket, raw: Socket): Transport {
-  let drained: Promise<void> | undefined;
-  return {
-    write(chunk) {
-      if (tls.write(chunk)) return undefined;
-      drained ??= new Promise<void>((resolve) => {
-        const done = (): void => {
-          tls.off('drain', done);
-          tls.off('close', done);
-          drained = undefined;
+/**
+ * One connection's sockets as a Transport. Its event listeners close over the transport alone, so
+ * an open connection keeps nothing of its handshake (the attempt's closures, core's open context).
+ */
+class NodeTransport implements Transport {
+  readonly #tls: TLSSocket;
+  readonly #raw: Socket;
+  readonly #sink: TransportSink;
+  /** While the handshake runs, and after it failed: events end the attempt instead of reaching core. */
+  #handshake: Handshake | undefined;
+  #drained: Promise<void> | undefined;
+
+  private constructor(tls: TLSSocket, raw: Socket, sink: TransportSink, handshake: Handshake) {
+    this.#tls = tls;
+    this.#raw = raw;
+    this.#sink = sink;
+    this.#handshake = handshake;
+  }
+
+  static listen(tls: TLSSocket, raw: Socket, sink: TransportSink, handshake: Handshake): NodeTransport {
+    const transport = new NodeTransport(tls, raw, sink, handshake);
+    tls.on('error', (error: Error) => transport.#tlsError(error));
+    // Before the handshake, connect errors (ECONNREFUSED...) are emitted on the raw socket only;
+    // afterwards everything surfaces on the TLS socket, and this just keeps raw errors handled.
+    raw.on('error', (error: Error) => transport.#rawError(error));
+    tls.on('close', () => transport.#closed());
+    tls.on('end', () => transport.#ended());
+    tls.on('data', (chunk: Uint8Array) => transport.#sink.data(chunk));
+    return transport;
+  }
+
+  /** The handshake is verified: from here on the sockets' events go to core. */
+  established(): void {
+    this.#handshake = undefined;
+  }
+
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    const tls = this.#tls;
+    if (tls.write(chunk)) return undefined;
+    this.#drained ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        tls.off('drain', done);
+        tls.off('close', done);
+        this.#drained = undefined;
+        resolve();
+      };
+      tls.on('drain', done);
+      tls.on('close', done);
+    });
+    return this.#drained;
+  }
+
+  shutdownWrite(): Promise<void> {
+    const tls = this.#tls;
+    return new Promise<void>((resolve, reject) => {
+      // Deferred: end() inside a read callback loses the records Node already buffered (Q6b).
+      setImmediate(() => {
+        if (tls.destroyed) {
+          reject(fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'));
+          return;
+        }
+        const finished = (): void => {
+          tls.off('close', closedFirst);
           resolve();
         };
-        tls.on('drain', done);
-        tls.on('close', done);
+        const closedFirst = (): void => {
+          tls.off('finish', finished);
+          reject(fromNodeError(new Error('The socket closed before close_notify was sent'), 'shutdown'));
+        };
+        tls.once('finish', finished);
+        tls.once('close', closedFirst);
+        tls.end();
       });
-      return drained;
-    },
-    shutdownWrite() {
-      return new Promise<void>((resolve, reject) => {
-        // Deferred: end() inside a read callback loses the records Node already buffered (Q6b).
-        setImmediate(() => {
-          if (tls.destroyed) {
-            reject(
-              fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'),
-            );
-            return;
-          }
-          const finished = (): void => {
-            tls.off('close', closedFirst);
-            resolve();
-          };
-          const closedFirst = (): void => {
-            tls.off('finish', finished);
-            reject(fromNodeError(new Error('The socket closed before close_notify was sent'), 'shutdown'));
-          };
-          tls.once('finish', finished);
-          tls.once('close', closedFirst);
-          tls.end();
-        });
-      });
-    },
-    pause() {
-      tls.pause();
-    },
-    resume() {
-      tls.resume();
-    },
-    reset() {
-      // The RST goes out on the raw handle; Node then destroys the TLS socket by itself. Destroying it
-      // again here closes the TCP handle twice and crashes the process (SIGSEGV on Node 20.20).
-      if (raw.destroyed) tls.destroy();
-      else raw.resetAndDestroy();
-    },
-    release() {
-      destroyBoth(tls, raw);
-    },
-  };
+    });
+  }
+
+  pause(): void {
+    this.#tls.pause();
+  }
+
+  resume(): void {
+    this.#tls.resume();
+  }
+
+  reset(): void {
+    // The RST goes out on the raw handle; Node then destroys the TLS socket by itself. Destroying it
+    // again here closes the TCP handle twice and crashes the process (SIGSEGV on Node 20.20).
+    if (this.#raw.destroyed) this.#tls.destroy();
+    else this.#raw.resetAndDestroy();
+  }
+
+  release(): void {
+    destroyBoth(this.#tls, this.#raw);
+  }
+
+  #tlsError(error: Error): void {
+    const handshake = this.#handshake;
+    if (handshake) handshake.fail(fromNodeError(error, handshake.phase()));
+    else this.#sink.error(fromNodeError(error, 'read'));
+  }
+
+  #rawError(error: Error): void {
+    const handshake = this.#handshake;
+    if (handshake) handshake.fail(fromNodeError(error, handshake.phase()));
+  }
+
+  #closed(): void {
+    if (!this.#handshake) {
+      this.#sink.closed();
+      return;
+    }
+    this.#handshake.fail(
+      fromNodeError(
+        Object.assign(new Error('The connection closed during the handshake'), { code: 'ECONNRESET' }),
+        'handshake',
+      ),
+    );
+  }
+
+  #ended(): void {
+    if (!this.#handshake) this.#sink.end(null);
+  }
 }

@@ -26,17 +26,23 @@ function badCertificate(
   };
 }
 
-function badAccept(id: string, onAccept: AcceptBehaviour, code: ErrorCode, source: string): ConformanceCase {
+function badAccept(
+  id: string,
+  onAccept: AcceptBehaviour,
+  code: ErrorCode | readonly ErrorCode[],
+  source: string,
+): ConformanceCase {
+  const codes = typeof code === 'string' ? code : code.join(' or ');
   return {
     id,
-    requirement: `a server that answers with ${onAccept} fails connect() with ${code} within a second`,
+    requirement: `a server that answers with ${onAccept} fails connect() with ${codes} within a second`,
     source,
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', onAccept, observe: false });
       const started = performance.now();
       await rejectsWith(ctx.connect(peer), code, 'connect');
-      within(performance.now() - started, 0, LIMIT_MS, code);
+      within(performance.now() - started, 0, LIMIT_MS, codes);
     },
   };
 }
@@ -45,7 +51,15 @@ export const badPeerCases: ConformanceCase[] = [
   badAccept('bad-peer.plaintext', 'plaintext', 'ERR_TLS_PROTOCOL', 'research Q10 (plain-text greeting)'),
   badAccept('bad-peer.garbage', 'garbage', 'ERR_TLS_PROTOCOL', 'research Q10 (garbage)'),
   badAccept('bad-peer.fin-on-accept', 'fin', 'ERR_CONNECTION_RESET', 'research Q10 (FIN on accept)'),
-  badAccept('bad-peer.rst-on-accept', 'rst', 'ERR_CONNECTION_RESET', 'research Q10 (RST on accept)'),
+  // A RST that reaches the client's kernel while its connect is still in SYN_SENT is reported by the
+  // kernel as ECONNREFUSED (Linux tcp_reset), indistinguishable from a refusal: seen on Bun under
+  // load (errno -111, 3 runs in 40). Both codes say "rejected before TLS"; anything else fails.
+  badAccept(
+    'bad-peer.rst-on-accept',
+    'rst',
+    ['ERR_CONNECTION_RESET', 'ERR_CONNECT_REFUSED'],
+    'research Q10 (RST on accept); Linux tcp_reset in SYN_SENT',
+  ),
   badCertificate('bad-peer.self-signed', 'selfSigned', 'ERR_TLS_CERT_UNTRUSTED', 'RFC 5280 §6; research Q10'),
   badCertificate('bad-peer.unknown-ca', 'untrusted', 'ERR_TLS_CERT_UNTRUSTED', 'RFC 5280 §6'),
   badCertificate(
