@@ -129,9 +129,14 @@ export function pki(): Promise<Pki> {
 export function checkEveryTest(): void {
   const unhandled: unknown[] = [];
   process.on('unhandledRejection', (reason) => unhandled.push(reason));
-  beforeAll(async () => {
-    await pki();
-  });
+  // On a fresh clone the first caller generates the test PKI (RSA keys) while every other package's
+  // tests compete for the same cores: a CPU budget, well above the 5 s hook default.
+  beforeAll(
+    async () => {
+      await pki();
+    },
+    { timeout: 90_000 },
+  );
   afterEach(() => {
     for (const peer of peers) peer.stop();
     peers.clear();
