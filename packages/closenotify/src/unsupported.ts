@@ -13,23 +13,7 @@ import {
   type ShutdownableSecureSocket,
 } from '@closenotify/core';
 
-export {
-  type Capabilities,
-  type CloseReport,
-  type ConnectOptions,
-  type ErrorCode,
-  isSecureSocketError,
-  type ListenOptions,
-  type SecureServer,
-  SecureSocketError,
-  type SessionInfo,
-  SHUT_RD,
-  SHUT_RDWR,
-  SHUT_WR,
-  type ShutdownableSecureSocket,
-  type ShutdownHow,
-  type SocketState,
-} from '@closenotify/core';
+export * from '@closenotify/core/public';
 
 /** Nothing works here: every flag is false. */
 export const capabilities: Capabilities = Object.freeze({

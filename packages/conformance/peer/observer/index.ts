@@ -4,20 +4,10 @@
  * the wire: TLS records (decrypted with the peer's keylog secrets), TCP FIN and TCP RST.
  */
 
-/** c2s = from the side that connected to the relay, toward the target. */
-export type Direction = 'c2s' | 's2c';
+// The event vocabulary is the one the cases read (src/peer-client.ts): one definition for both.
+import type { WireEvent } from '../../src/peer-client.ts';
 
-export type WireEvent = { dir: Direction; at: number /* performance.now() ms */ } & (
-  | { kind: 'handshake'; type: string }
-  | { kind: 'ccs' }
-  | { kind: 'data'; bytes: number }
-  | { kind: 'alert'; level: 'warning' | 'fatal'; description: string; code: number }
-  | { kind: 'undecryptable'; contentType: number; length: number }
-  | { kind: 'garbage'; bytes: number }
-  | { kind: 'partial-record'; have: number; need: number }
-  | { kind: 'fin' }
-  | { kind: 'rst' }
-);
+export type { Direction, WireEvent } from '../../src/peer-client.ts';
 
 export interface ObservedConnection {
   readonly id: number;
