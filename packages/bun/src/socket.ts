@@ -239,7 +239,7 @@ export class BunConnection implements Transport {
   reset(): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    this.#settle(new SecureSocketError('ERR_ABORTED', 'The socket was aborted', { phase: 'write' }));
+    this.#settle(() => new SecureSocketError('ERR_ABORTED', 'The socket was aborted', { phase: 'write' }));
     if (!this.#socketClosed) this.#socket?.terminate();
   }
 
@@ -248,7 +248,7 @@ export class BunConnection implements Transport {
     // Output still queued means the peer stopped reading: close() would hold the socket until it reads.
     const stuck = this.#pendingWrite !== undefined || this.#flushing !== undefined;
     this.#phase = 'done';
-    this.#settle(socketClosedError('close'));
+    this.#settle(() => socketClosedError('close'));
     if (this.#socketClosed || !this.#socket) return;
     if (stuck) this.#socket.terminate();
     else this.#socket.close();
@@ -337,14 +337,14 @@ export class BunConnection implements Transport {
     // Core releases the transport when it takes the error; then there is nothing more to report.
     if (this.#phase !== 'open') return;
     this.#phase = 'done';
-    this.#settle(socketClosedError('write'));
+    this.#settle(() => socketClosedError('write'));
     this.#sink.closed();
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
   #fail(error: SecureSocketError): void {
-    this.#settle(error);
+    this.#settle(() => error);
     this.#sink.error(error);
   }
 
@@ -363,11 +363,17 @@ export class BunConnection implements Transport {
     return attempt;
   }
 
-  #settle(error: SecureSocketError): void {
+  /**
+   * Rejects the write and the flush still waiting, if any. The error is built only then: it captures
+   * a stack, which every clean release would otherwise pay for.
+   */
+  #settle(reason: () => SecureSocketError): void {
     const write = this.#pendingWrite;
     const flushing = this.#flushing;
+    if (!write && !flushing) return;
     this.#pendingWrite = undefined;
     this.#flushing = undefined;
+    const error = reason();
     write?.reject(error);
     flushing?.reject(error);
   }

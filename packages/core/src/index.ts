@@ -35,6 +35,8 @@ export {
   resolveListenOptions,
 } from './options.ts';
 export { listenWith, type SocketHandler, type StartListener } from './server.ts';
+// Session info from Node-style TLS APIs (for adapters)
+export { cipherOf, netAddressOf, peerCertificateOf, tlsVersionOf, type X509Like } from './session.ts';
 // Engine (for adapters)
 export { SecureSocket, toSecureSocketError } from './socket.ts';
 // State machine

@@ -1,4 +1,4 @@
-import type { NetAddress, SessionInfo } from '@closenotify/core';
+import { netAddressOf, type SessionInfo } from '@closenotify/core';
 
 /** What we know about the peer's identity, which Deno itself does not report. */
 export interface PeerIdentity {
@@ -6,10 +6,6 @@ export interface PeerIdentity {
   servername: string | null;
   /** A client: rustls verified the chain and the name before the handshake resolved. A server: never verified. */
   authorized: boolean;
-}
-
-function addressOf(address: Deno.NetAddr): NetAddress {
-  return { hostname: address.hostname, port: address.port };
 }
 
 /** Deno's handshake reports only the ALPN protocol: version, cipher and certificate are null, never a guess. */
@@ -25,7 +21,7 @@ export function sessionOf(
     servername: peer.servername,
     peerCertificate: null,
     authorized: peer.authorized,
-    localAddress: addressOf(conn.localAddr),
-    remoteAddress: addressOf(conn.remoteAddr),
+    localAddress: netAddressOf(conn.localAddr.hostname, conn.localAddr.port),
+    remoteAddress: netAddressOf(conn.remoteAddr.hostname, conn.remoteAddr.port),
   };
 }

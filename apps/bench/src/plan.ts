@@ -1,0 +1,250 @@
+/**
+ * What the bench measures: each experiment is one client measure run raw and through the adapter,
+ * on one runtime, against one server mode; it yields one or more metrics per run.
+ */
+import type { ServerMode } from './server.ts';
+
+export type RuntimeName = 'node' | 'bun' | 'deno';
+export const RUNTIMES: readonly RuntimeName[] = ['node', 'bun', 'deno'];
+
+/** The client programs' measures (clients/shared/drivers.mjs). */
+export type ClientMeasure = 'receive' | 'send' | 'cycles' | 'close' | 'idle';
+/** The raw side is the runtime's fastest API ('raw'), or a slower one the adapter must beat. */
+type RawImpl = 'raw' | 'raw-connectTls';
+
+export type MetricName =
+  | 'throughput-receive'
+  | 'throughput-send'
+  | 'cycles-sequential'
+  | 'cycles-concurrent-8'
+  | 'cycles-sequential-vs-connectTls'
+  | 'close-latency-p50'
+  | 'close-latency-p99'
+  | 'idle-memory-rss'
+  | 'idle-memory-heap';
+
+export type Target =
+  | { kind: 'ratio'; atLeast: number }
+  /** adapter − raw, in the metric's unit. */
+  | { kind: 'difference'; atMost: number };
+
+interface MetricSpec {
+  unit: string;
+  /** Which way is better for the adapter; the ratio is oriented so that higher is better. */
+  better: 'higher' | 'lower';
+  /** DESIGN §8; informative metrics have none. */
+  target?: Target;
+  what: string;
+}
+
+export const METRICS: Record<MetricName, MetricSpec> = {
+  'throughput-receive': {
+    unit: 'MB/s',
+    better: 'higher',
+    target: { kind: 'ratio', atLeast: 0.95 },
+    what: '1 GiB from the Node server, first byte → close_notify',
+  },
+  'throughput-send': {
+    unit: 'MB/s',
+    better: 'higher',
+    target: { kind: 'ratio', atLeast: 0.95 },
+    what: "1 GiB to the Node sink, first write → the sink's report",
+  },
+  'cycles-sequential': {
+    unit: 'cycles/s',
+    better: 'higher',
+    target: { kind: 'ratio', atLeast: 0.9 },
+    what: 'connect + handshake + 1 KiB echo + both close_notify, one at a time',
+  },
+  'cycles-concurrent-8': {
+    unit: 'cycles/s',
+    better: 'higher',
+    target: { kind: 'ratio', atLeast: 0.9 },
+    what: 'the same cycle, 8 at a time',
+  },
+  'cycles-sequential-vs-connectTls': {
+    unit: 'cycles/s',
+    better: 'higher',
+    target: { kind: 'ratio', atLeast: 1 },
+    what: 'sequential cycles against Deno.connectTls (Nagle stall), time-bounded',
+  },
+  'close-latency-p50': {
+    unit: 'ms',
+    better: 'lower',
+    target: { kind: 'difference', atMost: 0.2 },
+    what: "shutdown('write') → the peer's close_notify, p50",
+  },
+  'close-latency-p99': {
+    unit: 'ms',
+    better: 'lower',
+    what: "shutdown('write') → the peer's close_notify, p99",
+  },
+  'idle-memory-rss': {
+    unit: 'KiB/conn',
+    better: 'lower',
+    target: { kind: 'difference', atMost: 2 },
+    what: 'client RSS growth per idle connection, after forced GC',
+  },
+  'idle-memory-heap': {
+    unit: 'KiB/conn',
+    better: 'lower',
+    what: 'client JS heap growth per idle connection, after forced GC',
+  },
+};
+
+export type Mode = 'full' | 'quick';
+
+export interface Experiment {
+  /** Names the experiment in progress lines. */
+  name: string;
+  /** What each of its runs yields. */
+  metrics: MetricName[];
+  measure: ClientMeasure;
+  rawImpl: RawImpl;
+  runtimes: readonly RuntimeName[];
+  server: ServerMode;
+  /** Bytes the server sends (send mode). */
+  serverBytes: number;
+  params: Record<string, number>;
+  rounds: number;
+  /** The orchestrator ends a client that runs longer. */
+  timeoutMs: number;
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+interface Sizes {
+  rounds: number;
+  closeRounds: number;
+  bulkBytes: number;
+  cycles: number;
+  cycleTimeLimitMs: number;
+  connectTlsTimeLimitMs: number;
+  closeSamplesPerRound: number;
+  idleConnections: number;
+  idleSettleMs: number;
+}
+
+// Full: the figures DESIGN §8 names (1 GiB, 2,000 cycles, 500 closes, 2,000 idle connections);
+// quick: the same code on tiny sizes, so `npm test` keeps the bench from rotting.
+const SIZES: Record<Mode, Sizes> = {
+  full: {
+    rounds: 3,
+    closeRounds: 2,
+    bulkBytes: GiB,
+    cycles: 2000,
+    cycleTimeLimitMs: 60_000,
+    connectTlsTimeLimitMs: 5_000,
+    closeSamplesPerRound: 250,
+    idleConnections: 2000,
+    idleSettleMs: 1000,
+  },
+  quick: {
+    rounds: 1,
+    closeRounds: 1,
+    bulkBytes: 4 * MiB,
+    cycles: 50,
+    cycleTimeLimitMs: 20_000,
+    connectTlsTimeLimitMs: 1_000,
+    closeSamplesPerRound: 50,
+    idleConnections: 50,
+    idleSettleMs: 200,
+  },
+};
+
+export function experiments(mode: Mode): Experiment[] {
+  const size = SIZES[mode];
+  const timeoutMs = size.cycleTimeLimitMs + 60_000;
+  const cycles = (concurrency: number) => ({
+    cycles: size.cycles,
+    concurrency,
+    timeLimitMs: size.cycleTimeLimitMs,
+  });
+  return [
+    {
+      name: 'throughput-receive',
+      metrics: ['throughput-receive'],
+      measure: 'receive',
+      rawImpl: 'raw',
+      runtimes: RUNTIMES,
+      server: 'send',
+      serverBytes: size.bulkBytes,
+      params: { bytes: size.bulkBytes },
+      rounds: size.rounds,
+      timeoutMs,
+    },
+    {
+      name: 'throughput-send',
+      metrics: ['throughput-send'],
+      measure: 'send',
+      rawImpl: 'raw',
+      runtimes: RUNTIMES,
+      server: 'sink',
+      serverBytes: 0,
+      params: { bytes: size.bulkBytes },
+      rounds: size.rounds,
+      timeoutMs,
+    },
+    {
+      name: 'cycles-sequential',
+      metrics: ['cycles-sequential'],
+      measure: 'cycles',
+      rawImpl: 'raw',
+      runtimes: RUNTIMES,
+      server: 'echo',
+      serverBytes: 0,
+      params: cycles(1),
+      rounds: size.rounds,
+      timeoutMs,
+    },
+    {
+      name: 'cycles-concurrent-8',
+      metrics: ['cycles-concurrent-8'],
+      measure: 'cycles',
+      rawImpl: 'raw',
+      runtimes: RUNTIMES,
+      server: 'echo',
+      serverBytes: 0,
+      params: cycles(8),
+      rounds: size.rounds,
+      timeoutMs,
+    },
+    {
+      name: 'cycles-sequential-vs-connectTls',
+      metrics: ['cycles-sequential-vs-connectTls'],
+      measure: 'cycles',
+      rawImpl: 'raw-connectTls',
+      runtimes: ['deno'],
+      server: 'echo',
+      serverBytes: 0,
+      params: { ...cycles(1), timeLimitMs: size.connectTlsTimeLimitMs },
+      rounds: size.rounds,
+      timeoutMs,
+    },
+    {
+      name: 'close-latency',
+      metrics: ['close-latency-p50', 'close-latency-p99'],
+      measure: 'close',
+      rawImpl: 'raw',
+      runtimes: RUNTIMES,
+      server: 'echo',
+      serverBytes: 0,
+      params: { samples: size.closeSamplesPerRound, idleMs: 10, timeLimitMs: size.cycleTimeLimitMs },
+      rounds: size.closeRounds,
+      timeoutMs,
+    },
+    {
+      name: 'idle-memory',
+      metrics: ['idle-memory-rss', 'idle-memory-heap'],
+      measure: 'idle',
+      rawImpl: 'raw',
+      runtimes: RUNTIMES,
+      server: 'echo',
+      serverBytes: 0,
+      params: { connections: size.idleConnections, inFlight: 32, settleMs: size.idleSettleMs, warmUp: 20 },
+      rounds: size.rounds,
+      timeoutMs,
+    },
+  ];
+}
