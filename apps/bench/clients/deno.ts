@@ -6,27 +6,8 @@
 import { connect } from '@closenotify/deno';
 import { adapterMeasures } from './shared/adapter.mjs';
 import { measureClose, measureCycles, measureIdle, measureReceive, measureSend } from './shared/drivers.mjs';
+import type { Request } from './shared/request.d.ts';
 import { patternAt, WRITE_BYTES } from './shared/stream-pattern.mjs';
-
-/** What the orchestrator asks for (src/runner.ts); `params` holds the keys its measure reads. */
-interface Request {
-  measure: 'receive' | 'send' | 'cycles' | 'close' | 'idle';
-  impl: 'raw' | 'raw-connectTls' | 'adapter';
-  port: number;
-  ca: string;
-  params: {
-    bytes: number;
-    cycles: number;
-    concurrency: number;
-    timeLimitMs: number;
-    samples: number;
-    idleMs: number;
-    connections: number;
-    inFlight: number;
-    settleMs: number;
-    warmUp: number;
-  };
-}
 
 const { measure, impl, port, ca, params }: Request = JSON.parse(Deno.args[0] ?? '{}');
 const echoPayload = new Uint8Array(1024).fill(0x61);
