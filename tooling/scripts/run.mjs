@@ -28,6 +28,7 @@ const plans = {
       ],
     },
     { node: [join(root, 'tooling/scripts/check-root-manifest.mjs')] },
+    { node: [join(root, 'tooling/scripts/check-changesets.mjs')] },
   ],
   demo: () => [
     { pnpm: install },
