@@ -5,26 +5,11 @@
 
 export { assertListenSupported, assertSupported, type ConnectTransport, connectWith } from './connect.ts';
 // Constants
-export {
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  MAX_TIMEOUT_MS,
-  SHUT_RD,
-  SHUT_RDWR,
-  SHUT_WR,
-} from './constants.ts';
+export { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, MAX_TIMEOUT_MS } from './constants.ts';
 // Diagnostics
 export { type LiveResources, liveResources } from './diagnostics.ts';
 // Errors
-export {
-  ERROR_CODES,
-  type ErrorCode,
-  type ErrorPhase,
-  isErrorCode,
-  isSecureSocketError,
-  SecureSocketError,
-  type SecureSocketErrorOptions,
-} from './errors.ts';
+export { ERROR_CODES, isErrorCode, type SecureSocketErrorOptions } from './errors.ts';
 export { errorCodeForNative } from './native-codes.ts';
 // Options
 export {
@@ -34,6 +19,8 @@ export {
   resolveConnectOptions,
   resolveListenOptions,
 } from './options.ts';
+// What applications see (the same surface every adapter re-exports), then what adapters and tools need.
+export * from './public.ts';
 export { listenWith, type SocketHandler, type StartListener } from './server.ts';
 // Session info from Node-style TLS APIs (for adapters)
 export { cipherOf, netAddressOf, peerCertificateOf, tlsVersionOf, type X509Like } from './session.ts';
@@ -63,23 +50,5 @@ export type {
   Transport,
   TransportSink,
 } from './transport.ts';
-// The contract
-export type {
-  Capabilities,
-  CipherInfo,
-  CloseInitiator,
-  CloseReport,
-  ConnectOptions,
-  ListenOptions,
-  NetAddress,
-  PeerCertificateInfo,
-  SecureServer,
-  SessionInfo,
-  SessionInfoCapabilities,
-  ShutdownableSecureSocket,
-  ShutdownHow,
-  SocketOptions,
-  SocketState,
-  TlsVersion,
-  TruncationPolicy,
-} from './types.ts';
+// The rest of the contract's types
+export type { CipherInfo, SessionInfoCapabilities, SocketOptions, TruncationPolicy } from './types.ts';
