@@ -105,17 +105,31 @@ export const closeCases: ConformanceCase[] = [
   {
     id: 'abort.rejects-pending',
     requirement:
-      'abort() rejects pending reads and later writes with ERR_ABORTED and resolves closed with initiator abort',
+      'abort() rejects a pending read, a write the runtime is still taking and later writes with ERR_ABORTED, and resolves closed with initiator abort',
     source: 'DESIGN §3 abort()',
     tls: 'any',
+    timeoutMs: 60_000,
     async run(ctx) {
-      const peer = await ctx.peer({ role: 'server', observe: false, steps: [{ op: 'waitEnd' }] });
+      const peer = await ctx.peer({
+        role: 'server',
+        observe: false,
+        steps: [{ op: 'stopReading' }, { op: 'waitEnd' }],
+      });
       const socket = await ctx.connect(peer);
       const pending = socket.read();
+      // Fill the path to a peer that reads nothing until a write stays pending in the runtime.
+      const chunk = new Uint8Array(65536);
+      let inFlight: Promise<void> | undefined;
+      for (let written = 0; !inFlight && written < 64 * 1024 * 1024; written += chunk.byteLength) {
+        const write = socket.write(chunk);
+        if (!(await Promise.race([write.then(() => true), delay(500).then(() => false)]))) inFlight = write;
+      }
+      check(inFlight, 'every write resolved: no write stayed pending against a peer that reads nothing');
       const reason = new Error('user abort');
       socket.abort(reason);
       const error = await rejectsWith(pending, 'ERR_ABORTED', 'pending read');
       equal(error.cause, reason, 'cause');
+      await rejectsWith(inFlight, 'ERR_ABORTED', 'the write the runtime was still taking');
       await rejectsWith(socket.write('x'), 'ERR_ABORTED', 'write after abort');
       const report = await socket.closed;
       equal(report.initiator, 'abort', 'initiator');
