@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, expect } from 'bun:test';
+import { afterEach, beforeAll, beforeEach, expect } from 'bun:test';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { liveResources } from '@closenotify/core';
@@ -124,24 +124,31 @@ export function pki(): Promise<Pki> {
 
 /**
  * Every test file calls this: peers are stopped, an unhandled rejection fails the test that caused
- * it, and no socket or server may outlive its test (DESIGN §3, invariants 4 and 5).
+ * it, and no socket or server may outlive its test (contract invariants 4 and 5). The live count is
+ * compared with the test's own start, so a socket an earlier failing test left behind fails that test
+ * only, never every test after it.
  */
 export function checkEveryTest(): void {
   const unhandled: unknown[] = [];
   process.on('unhandledRejection', (reason) => unhandled.push(reason));
   // On a fresh clone the first caller generates the test PKI (RSA keys) while every other package's
-  // tests compete for the same cores: a CPU budget, well above the 5 s hook default.
-  beforeAll(
-    async () => {
-      await pki();
-    },
-    { timeout: 90_000 },
-  );
+  // tests compete for the same cores: a CPU budget (the package's `--timeout` bounds hangs, not speed).
+  beforeAll(async () => {
+    await pki();
+  });
+  let atStart = liveResources();
+  beforeEach(() => {
+    atStart = liveResources();
+  });
   afterEach(() => {
     for (const peer of peers) peer.stop();
     peers.clear();
+    const now = liveResources();
     expect(unhandled.splice(0)).toEqual([]);
-    expect(liveResources()).toEqual({ sockets: 0, servers: 0 });
+    expect({
+      sockets: Math.max(0, now.sockets - atStart.sockets),
+      servers: Math.max(0, now.servers - atStart.servers),
+    }).toEqual({ sockets: 0, servers: 0 });
   });
 }
 

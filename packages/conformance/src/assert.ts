@@ -150,6 +150,13 @@ export function endsWith(actual: string[], tail: string[], what: string): void {
   }
 }
 
+/**
+ * What an upper time bound in a case adds to the time the behaviour needs: a guard against a hang,
+ * never a speed target. Cases run on busy two-core machines, where a timer or a loopback exchange can
+ * be late by hundreds of milliseconds; lower bounds ("not early") carry the precise checks.
+ */
+export const HANG_GUARD_MS = 5_000;
+
 export function within(ms: number, low: number, high: number, what: string): void {
   if (ms < low || ms > high)
     throw new CaseFailure(`${what}: took ${ms.toFixed(1)} ms, expected ${low}–${high} ms`);

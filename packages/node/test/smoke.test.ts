@@ -4,10 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connect, listen, type ShutdownableSecureSocket } from '../src/index.ts';
 
 let pki: Pki;
-// On a fresh clone this generates the test PKI while other packages' tests load the cores.
+// On a fresh clone this generates the test PKI while other packages' tests load the cores (the
+// preset's two-minute hook limit is the CPU budget).
 beforeAll(async () => {
   pki = await ensurePki();
-}, 90_000);
+});
 
 async function readText(socket: ShutdownableSecureSocket): Promise<string> {
   const decoder = new TextDecoder();
