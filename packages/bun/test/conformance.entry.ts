@@ -1,15 +1,15 @@
 // The conformance catalogue inside Bun, against @closenotify/bun. Started by
 // `node packages/conformance/dist/cli.js --runtime bun`, which runs the peer daemon.
-import { runFromCommandLine, UnhandledRejections } from '@closenotify/conformance';
+import { catchEscapes, EscapedErrors, runFromCommandLine } from '@closenotify/conformance';
 import packageJson from '../package.json' with { type: 'json' };
 import { capabilities, connect, listen } from '../src/index.ts';
 
-const unhandled = new UnhandledRejections();
-process.on('unhandledRejection', (reason) => unhandled.record(reason));
+const escaped = new EscapedErrors();
+catchEscapes(escaped);
 
 await runFromCommandLine({
   adapter: { name: packageJson.name, version: packageJson.version, connect, listen, capabilities },
   runtime: { name: 'bun', version: Bun.version, tls: `BoringSSL ${process.versions.boringssl?.slice(0, 8)}` },
   args: process.argv.slice(2),
-  unhandled,
+  escaped,
 });

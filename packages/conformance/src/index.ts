@@ -11,10 +11,11 @@ export * from './report.ts';
 export {
   type CatalogueEntry,
   catalogueEntries,
+  catchEscapes,
   checkLeakAccounting,
   describe as describeError,
+  EscapedErrors,
   type RunOptions,
   runConformance,
   runEntry,
-  UnhandledRejections,
 } from './runner.ts';

@@ -6,13 +6,13 @@
 import type { AdapterUnderTest, RuntimeInfo } from './case.ts';
 import { PeerClient } from './peer-client.ts';
 import { resultKey } from './report.ts';
-import { runConformance, type UnhandledRejections } from './runner.ts';
+import { type EscapedErrors, runConformance } from './runner.ts';
 
 export interface CommandLineRun {
   adapter: AdapterUnderTest;
   runtime: RuntimeInfo;
   args: readonly string[];
-  unhandled: UnhandledRejections;
+  escaped: EscapedErrors;
   /** See RunOptions.openHandles; given the control URL so the daemon connections can be left out. */
   openHandles?: (controlUrl: string) => () => string[];
 }
@@ -21,7 +21,7 @@ export async function runFromCommandLine({
   adapter,
   runtime,
   args,
-  unhandled,
+  escaped,
   openHandles,
 }: CommandLineRun): Promise<void> {
   const control = flagValue(args, '--control');
@@ -31,7 +31,7 @@ export async function runFromCommandLine({
     adapter,
     runtime,
     peer: new PeerClient(control),
-    unhandled,
+    escaped,
     filter,
     ...(openHandles ? { openHandles: openHandles(control) } : {}),
     onResult: (result, index, total) => {

@@ -1,6 +1,7 @@
 /**
  * Runs the catalogue against one adapter inside the current runtime. Every entry gets a verdict:
- * `pass`, `fail` (the adapter broke the requirement, leaked, or left an unhandled rejection),
+ * `pass`, `fail` (the adapter broke the requirement, leaked, or let an error escape: an unhandled
+ * rejection or an uncaught exception),
  * `unsupported` (a capability it declares missing: never run, never counted as a pass), or
  * `error` (the suite's own machinery failed).
  */
@@ -33,24 +34,63 @@ export function catalogueEntries(cases: readonly ConformanceCase[] = CATALOGUE):
   );
 }
 
-/** Collects unhandled rejections; each runtime binding feeds it from its own global hook. */
-export class UnhandledRejections {
-  #seen: unknown[] = [];
-  record(reason: unknown): void {
-    this.#seen.push(reason);
+/**
+ * Collects what escaped the code under test: unhandled rejections and uncaught exceptions. Each
+ * runtime's entry feeds it through `catchEscapes`, and the runner charges what arrived during a case
+ * to that case.
+ */
+export class EscapedErrors {
+  #rejections: unknown[] = [];
+  #exceptions: unknown[] = [];
+  rejection(reason: unknown): void {
+    this.#rejections.push(reason);
   }
-  drain(): unknown[] {
-    const seen = this.#seen;
-    this.#seen = [];
-    return seen;
+  exception(error: unknown): void {
+    this.#exceptions.push(error);
   }
+  /** What escaped since the last call, as failure messages. */
+  drain(): string[] {
+    const messages = [
+      ...this.#rejections.map((reason) => `unhandled rejection: ${describe(reason)}`),
+      ...this.#exceptions.map((error) => `uncaught exception: ${describe(error)}`),
+    ];
+    this.#rejections = [];
+    this.#exceptions = [];
+    return messages;
+  }
+}
+
+interface NodeStyleProcess {
+  on(event: 'unhandledRejection' | 'uncaughtException', listener: (error: unknown) => void): void;
+}
+
+/**
+ * Hooks the runtime's global error events to `escaped`: Deno's `unhandledrejection` and `error` events
+ * (their default, ending the process, is prevented), Node's and Bun's process events. Once hooked, an
+ * escaped error no longer ends the run: it fails the case it happened in.
+ */
+export function catchEscapes(escaped: EscapedErrors): void {
+  if (typeof (globalThis as { Deno?: unknown }).Deno === 'object') {
+    globalThis.addEventListener('unhandledrejection', (event) => {
+      event.preventDefault();
+      escaped.rejection((event as PromiseRejectionEvent).reason);
+    });
+    globalThis.addEventListener('error', (event) => {
+      event.preventDefault();
+      escaped.exception((event as ErrorEvent).error);
+    });
+    return;
+  }
+  const process = (globalThis as unknown as { process: NodeStyleProcess }).process;
+  process.on('unhandledRejection', (reason) => escaped.rejection(reason));
+  process.on('uncaughtException', (error) => escaped.exception(error));
 }
 
 export interface RunOptions {
   adapter: AdapterUnderTest;
   runtime: RuntimeInfo;
   peer: PeerClient;
-  unhandled: UnhandledRejections;
+  escaped: EscapedErrors;
   /** Only entries whose key contains one of these strings. */
   filter?: string[];
   onResult?: (result: CaseResult, index: number, total: number) => void;
@@ -142,7 +182,7 @@ export async function runEntry(
   }
   const started = performance.now();
   const scope = new CaseScope(options.adapter, options.peer, pki, tls);
-  options.unhandled.drain();
+  options.escaped.drain();
   let status: CaseResult['status'] = 'pass';
   let message = '';
   const timeoutMs = item.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -171,16 +211,14 @@ export async function runEntry(
     message = [message, cleanup].filter(Boolean).join('; ');
   }
   const leaks = await waitForNoLeaks(options.openHandles);
-  const unhandled = options.unhandled.drain();
+  const escaped = options.escaped.drain();
   if (status === 'pass' && leaks) {
     status = 'fail';
     message = leaks;
   }
-  if (unhandled.length > 0 && status !== 'error') {
+  if (escaped.length > 0 && status !== 'error') {
     status = 'fail';
-    message = [message, `unhandled rejection: ${unhandled.map(describe).join(' | ')}`]
-      .filter(Boolean)
-      .join('; ');
+    message = [message, ...escaped].filter(Boolean).join('; ');
   }
   if (status !== 'pass' && scope.notes.length > 0) message += ` [steps: ${scope.notes.join(' → ')}]`;
   return { ...base, status, message, durationMs: Math.round(performance.now() - started) };
@@ -189,7 +227,7 @@ export async function runEntry(
 async function waitForNoLeaks(openHandles: RunOptions['openHandles']): Promise<string | undefined> {
   const deadline = performance.now() + LEAK_SETTLE_MS;
   for (;;) {
-    // Unhandled rejections are reported on a later turn of the loop: give them one.
+    // Unhandled rejections and uncaught exceptions are reported on a later turn of the loop: give them one.
     await delay(0);
     const live = liveResources();
     const handles = openHandles?.() ?? [];

@@ -1,20 +1,16 @@
 // The conformance catalogue inside Deno, against @closenotify/deno. Started by
 // `node packages/conformance/dist/cli.js --runtime deno`, which runs the peer daemon and grants
 // Deno nothing but --allow-net=127.0.0.1,localhost.
-import { runFromCommandLine, UnhandledRejections } from '@closenotify/conformance';
+import { catchEscapes, EscapedErrors, runFromCommandLine } from '@closenotify/conformance';
 import packageJson from '../package.json' with { type: 'json' };
 import { capabilities, connect, listen } from '../src/index.ts';
 
-const unhandled = new UnhandledRejections();
-globalThis.addEventListener('unhandledrejection', (event) => {
-  // Recorded for the case's verdict; preventDefault keeps Deno from exiting on it.
-  event.preventDefault();
-  unhandled.record(event.reason);
-});
+const escaped = new EscapedErrors();
+catchEscapes(escaped);
 
 await runFromCommandLine({
   adapter: { name: packageJson.name, version: packageJson.version, connect, listen, capabilities },
   runtime: { name: 'deno', version: Deno.version.deno, tls: 'rustls' },
   args: Deno.args,
-  unhandled,
+  escaped,
 });

@@ -1,18 +1,18 @@
 // The conformance catalogue inside Node, against @closenotify/node. Started by
 // `node packages/conformance/dist/cli.js --runtime node`, which runs the peer daemon.
 import { readFileSync } from 'node:fs';
-import { runFromCommandLine, UnhandledRejections } from '@closenotify/conformance';
+import { catchEscapes, EscapedErrors, runFromCommandLine } from '@closenotify/conformance';
 import { nodeOpenHandles } from '@closenotify/conformance/node';
 import { capabilities, connect, listen } from '@closenotify/node';
 
 const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const unhandled = new UnhandledRejections();
-process.on('unhandledRejection', (reason) => unhandled.record(reason));
+const escaped = new EscapedErrors();
+catchEscapes(escaped);
 
 await runFromCommandLine({
   adapter: { name, version, connect, listen, capabilities },
   runtime: { name: 'node', version: process.versions.node, tls: `OpenSSL ${process.versions.openssl}` },
   args: process.argv.slice(2),
-  unhandled,
+  escaped,
   openHandles: nodeOpenHandles,
 });

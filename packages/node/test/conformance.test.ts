@@ -9,13 +9,14 @@ import {
   type CatalogueEntry,
   type ConformanceReport,
   catalogueEntries,
+  catchEscapes,
   checkLeakAccounting,
+  EscapedErrors,
   meetsExpectation,
   PeerClient,
   type PeerPki,
   resultKey,
   runEntry,
-  UnhandledRejections,
 } from '@closenotify/conformance';
 import {
   loadExpectations,
@@ -32,7 +33,7 @@ const adapter = { name, version, connect, listen, capabilities };
 const runtime = { name: 'node', version: process.versions.node, tls: `OpenSSL ${process.versions.openssl}` };
 const expectations = loadExpectations('node');
 const isCi = process.env.CI === 'true' || process.env.CI === '1';
-const unhandled = new UnhandledRejections();
+const escaped = new EscapedErrors();
 const results: CaseResult[] = [];
 const startedAt = new Date().toISOString();
 const started = performance.now();
@@ -43,7 +44,7 @@ let pki: PeerPki;
 let openHandles: () => string[];
 
 beforeAll(async () => {
-  process.on('unhandledRejection', (reason) => unhandled.record(reason));
+  catchEscapes(escaped);
   daemon = await spawnPeerDaemon();
   peer = new PeerClient(daemon.controlUrl);
   openHandles = nodeOpenHandles(daemon.controlUrl);
@@ -70,7 +71,7 @@ describe(`conformance: ${name} on Node ${runtime.version}`, () => {
     it(
       `${entry.key} → ${expected}`,
       async () => {
-        const result = await runEntry(entry, { adapter, runtime, peer, unhandled, openHandles }, pki);
+        const result = await runEntry(entry, { adapter, runtime, peer, escaped, openHandles }, pki);
         results.push(result);
         const met = meetsExpectation(result, expected, { notRunFails: isCi });
         const outcome = `${resultKey(result)}: ${result.status}${result.message ? ` (${result.message})` : ''}`;
