@@ -2,12 +2,12 @@
 // `npm test`, `npm run demo` and `npm run conformance[:runtime]` on a fresh machine with only
 // Node >= 20 and npm: install every dependency (Bun and Deno included, from the npm registry),
 // build, then run.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pnpm } from './pnpm.mjs';
+import { stripVTControlCharacters } from 'node:util';
+import { pinnedPnpm, pnpm } from './pnpm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const install = ['install', '--frozen-lockfile'];
@@ -29,7 +29,6 @@ const testRun = [
   '--log-order=grouped',
   `--concurrency=${availableParallelism()}`,
   '--continue',
-  '--summarize',
   '--env-mode=loose',
 ];
 
@@ -37,7 +36,7 @@ const plans = {
   test: () => [
     { pnpm: install },
     { pnpm: ['exec', 'biome', 'ci', '--colors=off', '.'] },
-    { pnpm: testRun, onFailure: pointAtFailedTasks },
+    { pnpm: testRun, repeatFailedTasks: true },
     { node: [join(root, 'tooling/scripts/check-root-manifest.mjs')] },
     { node: [join(root, 'tooling/scripts/check-changesets.mjs')] },
   ],
@@ -65,34 +64,63 @@ if (!plan) {
   process.exit(2);
 }
 for (const step of plan(...rest)) {
-  const status = step.pnpm
-    ? pnpm(step.pnpm)
-    : (spawnSync(process.execPath, step.node, { cwd: root, stdio: 'inherit' }).status ?? 1);
+  const status = step.repeatFailedTasks
+    ? await runRepeatingFailures(step.pnpm)
+    : step.pnpm
+      ? pnpm(step.pnpm)
+      : (spawnSync(process.execPath, step.node, { cwd: root, stdio: 'inherit' }).status ?? 1);
   if (status !== 0) {
     console.error(`\n${command}: \`${(step.pnpm ?? step.node).join(' ')}\` failed with exit code ${status}`);
-    step.onFailure?.();
     process.exit(status);
   }
 }
 
 /**
- * After turbo's own summary ("Failed: pkg#task") has scrolled by: the end of each failed task's log
- * again, read from the run summary that `--summarize` wrote, so the failure is the last thing printed.
+ * Runs turbo with its output passed through as it comes, and once it has failed prints the end of
+ * each failed task's output again (turbo names them in its summary, "Failed: pkg#task", after
+ * thousands of lines of the other tasks): the failure is the last thing on the screen. Test tasks
+ * are not cached, so turbo keeps no log file of them to point at.
  */
-function pointAtFailedTasks() {
-  const runs = join(root, '.turbo', 'runs');
-  if (!existsSync(runs)) return;
-  const newest = readdirSync(runs)
-    .filter((name) => name.endsWith('.json'))
-    .map((name) => join(runs, name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-  if (!newest) return;
-  const summary = JSON.parse(readFileSync(newest, 'utf8'));
-  for (const task of summary.tasks ?? []) {
-    if (!task.execution || task.execution.exitCode === 0) continue;
-    const log = join(root, task.logFile ?? '');
-    const lines = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : [];
-    console.error(`\n--- ${task.taskId} failed (exit ${task.execution.exitCode}); last lines of ${log}:`);
-    console.error(lines.slice(-40).join('\n'));
+function runRepeatingFailures(args) {
+  const lines = [];
+  let partial = '';
+  const keep = (text) => {
+    const parts = (partial + text).split('\n');
+    partial = parts.pop();
+    lines.push(...parts);
+  };
+  const child = spawn('npx', ['--yes', `pnpm@${pinnedPnpm()}`, ...args], {
+    cwd: root,
+    stdio: ['inherit', 'pipe', 'pipe'],
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+  });
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    keep(chunk.toString());
+  });
+  child.stderr.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    keep(chunk.toString());
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      if (code !== 0) repeatFailedTasks([...lines, partial]);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+function repeatFailedTasks(lines) {
+  // Colours off: turbo colours its summary even when piped.
+  const plain = lines.map(stripVTControlCharacters);
+  const failed = plain
+    .flatMap((line) => /^\s*Failed:\s+(.+)$/.exec(line)?.[1].split(',') ?? [])
+    .map((task) => task.trim())
+    .filter(Boolean);
+  for (const task of failed) {
+    const prefix = `${task.replace('#', ':')}: `;
+    const output = plain.filter((line) => line.startsWith(prefix));
+    console.error(`\n--- ${task} failed; the last ${Math.min(60, output.length)} lines of its output:`);
+    console.error(output.slice(-60).join('\n'));
   }
 }
