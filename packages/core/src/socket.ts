@@ -80,6 +80,19 @@ export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSo
   return new SecureSocketError(code, `The socket failed: ${message}`, { phase, cause });
 }
 
+/**
+ * Lets go of a transport on a closing path. What a runtime throws there must not keep `closed`
+ * pending or reach the caller of abort() or an adapter's event handler: it is returned to be kept.
+ */
+function letGo(transport: Transport | undefined, how: 'release' | 'reset'): SecureSocketError | undefined {
+  try {
+    transport?.[how]();
+    return undefined;
+  } catch (cause) {
+    return toSecureSocketError(cause, 'close');
+  }
+}
+
 /** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
 let reportTo: {
   [Event in keyof TransportSink]: (socket: SecureSocket, ...args: Parameters<TransportSink[Event]>) => void;
@@ -151,6 +164,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #firstToShut: 'local' | 'peer' | undefined;
   #initiator: CloseInitiator | undefined;
   #error: SecureSocketError | undefined;
+  /** What the transport threw when it was let go; the report's error when nothing else went wrong. */
+  #letGoError: SecureSocketError | undefined;
   #closeCall: Promise<CloseReport> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -254,15 +269,26 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     this.#inbound.push(chunk);
     this.#inboundBytes += chunk.byteLength;
-    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) {
-      this.#paused = true;
-      this.#transport.pause();
+    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) this.#pause();
+  }
+
+  // A transport that throws on pause or resume can no longer pace the peer: that is a fatal error.
+  #pause(): void {
+    this.#paused = true;
+    try {
+      this.#transport?.pause();
+    } catch (cause) {
+      this.#fail(toSecureSocketError(cause, 'read'));
     }
   }
 
   #resume(): void {
     this.#paused = false;
-    this.#transport?.resume();
+    try {
+      this.#transport?.resume();
+    } catch (cause) {
+      this.#fail(toSecureSocketError(cause, 'read'));
+    }
   }
 
   /** Ends delivery: queued data stays readable unless `discard`, then read() gives null. */
@@ -528,7 +554,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#apply('released');
     // Built only when a write still waits: an Error captures a stack, which a clean close never needs.
     if (this.#writesPending()) this.#rejectWrites(this.#closedError('write'));
-    transport?.release();
+    this.#letGoError ??= letGo(transport, 'release');
     this.#finish();
   }
 
@@ -545,7 +571,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#apply('aborted');
     this.#finishReading(true);
     this.#rejectWrites(error);
-    transport?.reset();
+    this.#letGoError ??= letGo(transport, 'reset');
     this.#finish();
   }
 
@@ -566,7 +592,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       this.#finishReading(false);
     }
     this.#rejectWrites(error);
-    transport?.release();
+    this.#letGoError ??= letGo(transport, 'release');
     this.#finish();
   }
 
@@ -624,7 +650,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
       bytesDiscarded: this.#bytesDiscarded,
       durationMs: performance.now() - this.#startedAt,
     };
-    if (this.#error) report.error = this.#error;
+    // The socket's own error stays the report's: reads and writes already rejected with it.
+    const error = this.#error ?? this.#letGoError;
+    if (error) report.error = error;
     this.#closed.resolve(report);
   }
 
@@ -706,7 +734,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     try {
       const opened = await Promise.race([attempt, gaveUp.promise]);
       if (this.#state === 'closed') {
-        opened.transport.release();
+        letGo(opened.transport, 'release');
         throw this.#closedError('handshake');
       }
       this.#attach(opened);
@@ -715,7 +743,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       const error = toSecureSocketError(cause, this.#phase());
       controller.abort(error);
       // A handshake that completes after we gave up must not leak its socket.
-      attempt.then((late) => late.transport.reset(), ignore);
+      attempt.then((late) => letGo(late.transport, 'reset'), ignore);
       this.#fail(error);
       throw error;
     } finally {
@@ -743,8 +771,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#transport = transport;
     if (this.#state === 'connecting') this.#apply('connected');
     this.#apply('handshakeComplete');
-    if (this.#paused) transport.pause();
     this.#opened.resolve(session);
+    if (this.#paused) this.#pause();
     const { signal, idleTimeoutMs } = this.#options;
     if (signal) {
       const onAbort = (): void => this.abort(signal.reason);

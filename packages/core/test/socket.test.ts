@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { liveResources, SecureSocketError } from '../src/index.ts';
+import {
+  type CloseReport,
+  liveResources,
+  SecureSocketError,
+  type ShutdownableSecureSocket,
+} from '../src/index.ts';
 import { bytes, openSocket, readAll } from './memory-peer.ts';
 
 afterEach(() => {
@@ -457,5 +462,79 @@ describe('resources', () => {
     void socket.close();
     await socket.closed;
     await settle();
+  });
+});
+
+describe('a transport that throws on a closing path', () => {
+  const thrown = new Error('the runtime threw');
+  const throwing = (): never => {
+    throw thrown;
+  };
+
+  /** `closed` must settle: a pending one fails the test at once instead of timing the whole file out. */
+  async function closedWithin(socket: ShutdownableSecureSocket): Promise<CloseReport | 'pending'> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = new Promise<'pending'>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), 1000);
+    });
+    try {
+      return await Promise.race([socket.closed, pending]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('release() throwing after a clean close still closes, and the report keeps what was thrown', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.release = throwing;
+    const closing = socket.close();
+    peer.closeNotify();
+    const report = await closedWithin(socket);
+    expect(report).not.toBe('pending');
+    expect(socket.state).toBe('closed');
+    expect(await closing).toBe(report);
+    expect((report as CloseReport).error).toMatchObject({
+      code: 'ERR_SOCKET_CLOSED',
+      phase: 'close',
+      cause: thrown,
+    });
+  });
+
+  it('reset() throwing inside abort() neither throws to the caller nor leaves closed pending', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.reset = throwing;
+    expect(() => socket.abort()).not.toThrow();
+    const report = await closedWithin(socket);
+    expect(report).toMatchObject({ initiator: 'abort', error: { code: 'ERR_ABORTED' } });
+    expect(socket.state).toBe('closed');
+  });
+
+  it('release() throwing on a fatal error still closes', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.release = throwing;
+    peer.reset();
+    expect(await closedWithin(socket)).toMatchObject({ error: { code: 'ERR_CONNECTION_RESET' } });
+    expect(socket.state).toBe('closed');
+  });
+
+  it('shutdownWrite() throwing ends close() with the thrown error as the cause', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.shutdownWrite = throwing;
+    void socket.close();
+    const report = await closedWithin(socket);
+    expect(report).toMatchObject({ closeNotifySent: false, error: { cause: thrown } });
+    expect(socket.state).toBe('closed');
+  });
+
+  it('pause() and resume() throwing fail the socket instead of the caller', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.pause = throwing;
+    peer.transport.resume = throwing;
+    expect(() => peer.send(bytes(256 * 1024))).not.toThrow();
+    await expect(socket.read()).resolves.toBeInstanceOf(Uint8Array);
+    void socket.close();
+    const report = await closedWithin(socket);
+    expect(report).not.toBe('pending');
+    expect(socket.state).toBe('closed');
   });
 });
