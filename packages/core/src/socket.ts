@@ -3,6 +3,7 @@
  * state, the read queue, the write queue, close_notify ordering, the timers and the close report;
  * an adapter only supplies a Transport and reports runtime events through the TransportSink.
  */
+import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
@@ -485,6 +486,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#writeShutdownStarted = true;
     const done = this.#writeShutdown!;
     const sent = (): void => {
+      // After a close timeout reset the transport, its late word changes nothing.
+      if (this.#state === 'closed') return;
       this.#closeNotifySent = true;
       done.resolve();
       this.#releaseWhenDone();
@@ -526,18 +529,38 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#firstToShut ??= 'local';
     this.#apply('closeStarted');
     this.#clearIdleTimer();
-    this.#shutdownRead();
     this.#closeWaitsForPeer = timeoutMs > 0;
-    if (this.#closeWaitsForPeer) {
-      this.#closeTimer = setTimeout(() => {
-        this.#closeTimer = undefined;
-        this.#initiator ??= 'timeout';
-        this.#release();
-      }, timeoutMs);
-    }
+    // contract v2: close() is bounded. Even when it does not wait for the peer, the timer bounds
+    // flushing what write() accepted and handing over our close_notify. Armed before anything below
+    // can end the socket, so that #finish clears it.
+    const bound = Math.min(Math.max(timeoutMs, CLOSE_FLUSH_GRACE_MS), MAX_TIMEOUT_MS);
+    this.#closeTimer = setTimeout(() => this.#closeTimedOut(bound), bound);
+    this.#shutdownRead();
     if (this.#state !== 'plaintext') this.#shutdownWrite();
     this.#releaseWhenDone();
     return this.closed;
+  }
+
+  #closeTimedOut(afterMs: number): void {
+    this.#closeTimer = undefined;
+    this.#initiator ??= 'timeout';
+    if (!this.#writesPending()) {
+      this.#release();
+      return;
+    }
+    // Our close_notify is still queued behind output the peer does not take. A FIN now would make the
+    // missing bytes look like a clean end or a truncation to the peer; a reset says the exchange failed.
+    this.#error ??= new SecureSocketError(
+      'ERR_CLOSE_TIMEOUT',
+      `close() gave up after ${afterMs} ms: accepted bytes and our close_notify were still queued (the peer was not taking them), so the connection was reset`,
+      { phase: 'close' },
+    );
+    const error = this.#error;
+    const transport = this.#transport;
+    this.#apply('failed');
+    this.#rejectWrites(error);
+    this.#letGoError ??= letGo(transport, 'reset');
+    this.#finish();
   }
 
   /** Releases the transport once both directions are done (or close() does not wait for the peer). */

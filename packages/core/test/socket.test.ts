@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CLOSE_FLUSH_GRACE_MS } from '../src/constants.ts';
 import {
   type CloseReport,
   liveResources,
@@ -215,6 +216,56 @@ describe('close()', () => {
     await socket[Symbol.asyncDispose]();
     expect(socket.state).toBe('closed');
     expect(peer.kinds()).toEqual(['close_notify', 'fin']);
+  });
+});
+
+describe('close() is bounded whatever is still queued', () => {
+  it('close({ timeoutMs: 0 }) resets after the flush grace when writes are stuck, and rejects them', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket();
+    peer.pushBack = true;
+    const stuck = socket.write(bytes(1024));
+    const queued = socket.write(bytes(1024));
+    const closing = socket.close({ timeoutMs: 0 });
+    await vi.advanceTimersByTimeAsync(CLOSE_FLUSH_GRACE_MS - 1);
+    expect(socket.state).toBe('closing');
+    await vi.advanceTimersByTimeAsync(1);
+    const report = await closing;
+    expect(report).toMatchObject({
+      initiator: 'timeout',
+      closeNotifySent: false,
+      error: { code: 'ERR_CLOSE_TIMEOUT', phase: 'close' },
+    });
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    await expect(queued).rejects.toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    expect(peer.kinds()).toEqual(['data', 'rst']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a close_notify the transport is still flushing at the timeout is not reported sent', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket();
+    peer.slowShutdown = true;
+    const shutdown = socket.shutdown('write');
+    const closing = socket.close({ timeoutMs: 300 });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await closing).toMatchObject({ initiator: 'timeout', closeNotifySent: false });
+    await expect(shutdown).rejects.toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    expect(peer.kinds()).toEqual(['close_notify', 'fin', 'rst']);
+    peer.settleShutdown();
+    await settle();
+    expect((await socket.closed).closeNotifySent).toBe(false);
+  });
+
+  it('close({ timeoutMs: 0 }) to a transport that takes everything closes cleanly at once', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket();
+    await socket.write('last words');
+    const report = await socket.close({ timeoutMs: 0 });
+    expect(report).toMatchObject({ initiator: 'local', closeNotifySent: true });
+    expect(report.error).toBeUndefined();
+    expect(peer.kinds()).toEqual(['data', 'close_notify', 'fin']);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
