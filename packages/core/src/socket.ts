@@ -714,6 +714,15 @@ export class SecureSocket implements ShutdownableSecureSocket {
       }
       this.#idleTimer = undefined;
       this.#initiator ??= 'idle';
+      // contract v2: a reader sees the idle timeout (as Go's deadline errors), never a clean end that
+      // a read-until-EOF protocol would take for a complete response; later writes get it too.
+      const error = new SecureSocketError(
+        'ERR_IDLE_TIMEOUT',
+        `No byte was read or written for ${limit} ms: the idle timeout closed the socket`,
+        { phase: 'read' },
+      );
+      this.#error ??= error;
+      if (!this.#readDone) this.#readError = error;
       this.close();
     }, delayMs);
   }

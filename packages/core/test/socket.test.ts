@@ -460,6 +460,33 @@ describe('idle timeout', () => {
     socket.abort();
   });
 
+  it('rejects a pending read, later reads and later writes with ERR_IDLE_TIMEOUT, never a clean end', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket({ idleTimeoutMs: 1000 });
+    const pending = socket.read();
+    await vi.advanceTimersByTimeAsync(1001);
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT', phase: 'read' });
+    await expect(socket.read()).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT' });
+    await expect(socket.write('late')).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT' });
+    peer.closeNotify();
+    expect(await socket.closed).toMatchObject({
+      initiator: 'idle',
+      closeNotifySent: true,
+      error: { code: 'ERR_IDLE_TIMEOUT' },
+    });
+  });
+
+  it('after the peer already ended cleanly, reads still give the clean end', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket({ idleTimeoutMs: 1000, allowHalfOpen: true });
+    peer.closeNotify();
+    expect(await socket.read()).toBeNull();
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(await socket.read()).toBeNull();
+    await expect(socket.write('late')).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT' });
+    expect((await socket.closed).initiator).toBe('idle');
+  });
+
   it('leaves no timer behind once closed', async () => {
     vi.useFakeTimers();
     const { socket } = await openSocket({ idleTimeoutMs: 1000, closeTimeoutMs: 5000 });

@@ -54,7 +54,8 @@
  *   wire). `close.bounded.peer-not-reading`, `close.bounded.peer-not-reading-timeout`,
  *   `server.close.bounded.peer-not-reading` (their wire check needs abortiveReset).
  * - No handshake or idle timeout exists natively: core's timers. `connect.handshake-timeout`,
- *   `idle.fires`, `idle.reset-by-reads`, `idle.reset-by-writes`.
+ *   `idle.fires`, `idle.reset-by-reads`, `idle.reset-by-writes`, `idle.reader-sees-timeout`,
+ *   `idle.readable-errors`, `server.idle.reader-sees-timeout`.
  */
 import {
   type OpenContext,
