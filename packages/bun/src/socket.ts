@@ -20,8 +20,10 @@
  *   queued it keeps the descriptor until the peer reads (ESTABLISHED with 3.8 MB unsent for as long as
  *   the peer lived), so release() uses `terminate()` there. `close.waits-for-peer`, `close.timeout`,
  *   `close.peer-streams-after`.
- * - `terminate()` is SO_LINGER 0: the RST for abort(); a pending remainder rejects ERR_ABORTED.
- *   `abort.rst-on-wire`, `abort.rejects-pending`.
+ * - `terminate()` is SO_LINGER 0: the RST for abort(), and for a close() that timed out with output
+ *   still queued (the kernel drops what the stalled peer never took); a pending remainder and a
+ *   pending flush reject. `abort.rst-on-wire`, `abort.rejects-pending`, `close.bounded.peer-not-reading`,
+ *   `close.bounded.peer-not-reading-timeout`, `server.close.bounded.peer-not-reading`.
  * - The `close` handler runs synchronously inside `close()` and `terminate()`: the transport stops
  *   reporting before it frees the socket, so core never hears its own release echoed back.
  * - Handshake failures reach only `handshake(socket, success, error)`, never `error`; without that

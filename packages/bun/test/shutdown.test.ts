@@ -187,7 +187,7 @@ describe('close()', () => {
       initiator: 'timeout',
       closeNotifySent: false,
     });
-    expect(await rejection(pending)).toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
+    expect(await rejection(pending)).toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
     peer.command({ op: 'resume' });
     expect(await peer.event('tcpError')).toMatchObject({ code: 'ECONNRESET' });
   });

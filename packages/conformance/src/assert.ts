@@ -165,3 +165,19 @@ export function within(ms: number, low: number, high: number, what: string): voi
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Writes to a peer that reads nothing until a write stays pending in the runtime (the kernel buffers
+ * and the relay are full); returns that write, wrapped so that returning it does not await it.
+ */
+export async function fillUntilPending(
+  socket: ShutdownableSecureSocket,
+): Promise<{ pending: Promise<void> }> {
+  const chunk = new Uint8Array(65536);
+  for (let written = 0; written < 64 * 1024 * 1024; written += chunk.byteLength) {
+    const write = socket.write(chunk);
+    if (!(await Promise.race([write.then(() => true), delay(500).then(() => false)])))
+      return { pending: write };
+  }
+  throw new CaseFailure('every write resolved: no write stayed pending against a peer that reads nothing');
+}

@@ -23,6 +23,10 @@ export const ERROR_CODES = [
   'ERR_RUNTIME_UNSUPPORTED',
   // Beyond DESIGN §5's list: listen() could not bind because the address is taken.
   'ERR_ADDRESS_IN_USE',
+  // close() gave up before every accepted byte and our close_notify were sent (contract v2: close() is bounded).
+  'ERR_CLOSE_TIMEOUT',
+  // The idle timeout closed the socket: pending and later reads and writes fail with it, never a clean end.
+  'ERR_IDLE_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -3,6 +3,7 @@
  * state, the read queue, the write queue, close_notify ordering, the timers and the close report;
  * an adapter only supplies a Transport and reports runtime events through the TransportSink.
  */
+import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
@@ -80,6 +81,19 @@ export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSo
   return new SecureSocketError(code, `The socket failed: ${message}`, { phase, cause });
 }
 
+/**
+ * Lets go of a transport on a closing path. What a runtime throws there must not keep `closed`
+ * pending or reach the caller of abort() or an adapter's event handler: it is returned to be kept.
+ */
+function letGo(transport: Transport | undefined, how: 'release' | 'reset'): SecureSocketError | undefined {
+  try {
+    transport?.[how]();
+    return undefined;
+  } catch (cause) {
+    return toSecureSocketError(cause, 'close');
+  }
+}
+
 /** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
 let reportTo: {
   [Event in keyof TransportSink]: (socket: SecureSocket, ...args: Parameters<TransportSink[Event]>) => void;
@@ -151,6 +165,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #firstToShut: 'local' | 'peer' | undefined;
   #initiator: CloseInitiator | undefined;
   #error: SecureSocketError | undefined;
+  /** What the transport threw when it was let go; the report's error when nothing else went wrong. */
+  #letGoError: SecureSocketError | undefined;
   #closeCall: Promise<CloseReport> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -254,15 +270,26 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     this.#inbound.push(chunk);
     this.#inboundBytes += chunk.byteLength;
-    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) {
-      this.#paused = true;
-      this.#transport.pause();
+    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) this.#pause();
+  }
+
+  // A transport that throws on pause or resume can no longer pace the peer: that is a fatal error.
+  #pause(): void {
+    this.#paused = true;
+    try {
+      this.#transport?.pause();
+    } catch (cause) {
+      this.#fail(toSecureSocketError(cause, 'read'));
     }
   }
 
   #resume(): void {
     this.#paused = false;
-    this.#transport?.resume();
+    try {
+      this.#transport?.resume();
+    } catch (cause) {
+      this.#fail(toSecureSocketError(cause, 'read'));
+    }
   }
 
   /** Ends delivery: queued data stays readable unless `discard`, then read() gives null. */
@@ -459,6 +486,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#writeShutdownStarted = true;
     const done = this.#writeShutdown!;
     const sent = (): void => {
+      // After a close timeout reset the transport, its late word changes nothing.
+      if (this.#state === 'closed') return;
       this.#closeNotifySent = true;
       done.resolve();
       this.#releaseWhenDone();
@@ -500,18 +529,38 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#firstToShut ??= 'local';
     this.#apply('closeStarted');
     this.#clearIdleTimer();
-    this.#shutdownRead();
     this.#closeWaitsForPeer = timeoutMs > 0;
-    if (this.#closeWaitsForPeer) {
-      this.#closeTimer = setTimeout(() => {
-        this.#closeTimer = undefined;
-        this.#initiator ??= 'timeout';
-        this.#release();
-      }, timeoutMs);
-    }
+    // contract v2: close() is bounded. Even when it does not wait for the peer, the timer bounds
+    // flushing what write() accepted and handing over our close_notify. Armed before anything below
+    // can end the socket, so that #finish clears it.
+    const bound = Math.min(Math.max(timeoutMs, CLOSE_FLUSH_GRACE_MS), MAX_TIMEOUT_MS);
+    this.#closeTimer = setTimeout(() => this.#closeTimedOut(bound), bound);
+    this.#shutdownRead();
     if (this.#state !== 'plaintext') this.#shutdownWrite();
     this.#releaseWhenDone();
     return this.closed;
+  }
+
+  #closeTimedOut(afterMs: number): void {
+    this.#closeTimer = undefined;
+    this.#initiator ??= 'timeout';
+    if (!this.#writesPending()) {
+      this.#release();
+      return;
+    }
+    // Our close_notify is still queued behind output the peer does not take. A FIN now would make the
+    // missing bytes look like a clean end or a truncation to the peer; a reset says the exchange failed.
+    this.#error ??= new SecureSocketError(
+      'ERR_CLOSE_TIMEOUT',
+      `close() gave up after ${afterMs} ms: accepted bytes and our close_notify were still queued (the peer was not taking them), so the connection was reset`,
+      { phase: 'close' },
+    );
+    const error = this.#error;
+    const transport = this.#transport;
+    this.#apply('failed');
+    this.#rejectWrites(error);
+    this.#letGoError ??= letGo(transport, 'reset');
+    this.#finish();
   }
 
   /** Releases the transport once both directions are done (or close() does not wait for the peer). */
@@ -528,7 +577,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#apply('released');
     // Built only when a write still waits: an Error captures a stack, which a clean close never needs.
     if (this.#writesPending()) this.#rejectWrites(this.#closedError('write'));
-    transport?.release();
+    this.#letGoError ??= letGo(transport, 'release');
     this.#finish();
   }
 
@@ -545,7 +594,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#apply('aborted');
     this.#finishReading(true);
     this.#rejectWrites(error);
-    transport?.reset();
+    this.#letGoError ??= letGo(transport, 'reset');
     this.#finish();
   }
 
@@ -566,7 +615,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       this.#finishReading(false);
     }
     this.#rejectWrites(error);
-    transport?.release();
+    this.#letGoError ??= letGo(transport, 'release');
     this.#finish();
   }
 
@@ -624,7 +673,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
       bytesDiscarded: this.#bytesDiscarded,
       durationMs: performance.now() - this.#startedAt,
     };
-    if (this.#error) report.error = this.#error;
+    // The socket's own error stays the report's: reads and writes already rejected with it.
+    const error = this.#error ?? this.#letGoError;
+    if (error) report.error = error;
     this.#closed.resolve(report);
   }
 
@@ -663,6 +714,15 @@ export class SecureSocket implements ShutdownableSecureSocket {
       }
       this.#idleTimer = undefined;
       this.#initiator ??= 'idle';
+      // contract v2: a reader sees the idle timeout (as Go's deadline errors), never a clean end that
+      // a read-until-EOF protocol would take for a complete response; later writes get it too.
+      const error = new SecureSocketError(
+        'ERR_IDLE_TIMEOUT',
+        `No byte was read or written for ${limit} ms: the idle timeout closed the socket`,
+        { phase: 'read' },
+      );
+      this.#error ??= error;
+      if (!this.#readDone) this.#readError = error;
       this.close();
     }, delayMs);
   }
@@ -706,7 +766,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     try {
       const opened = await Promise.race([attempt, gaveUp.promise]);
       if (this.#state === 'closed') {
-        opened.transport.release();
+        letGo(opened.transport, 'release');
         throw this.#closedError('handshake');
       }
       this.#attach(opened);
@@ -715,7 +775,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       const error = toSecureSocketError(cause, this.#phase());
       controller.abort(error);
       // A handshake that completes after we gave up must not leak its socket.
-      attempt.then((late) => late.transport.reset(), ignore);
+      attempt.then((late) => letGo(late.transport, 'reset'), ignore);
       this.#fail(error);
       throw error;
     } finally {
@@ -743,8 +803,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#transport = transport;
     if (this.#state === 'connecting') this.#apply('connected');
     this.#apply('handshakeComplete');
-    if (this.#paused) transport.pause();
     this.#opened.resolve(session);
+    if (this.#paused) this.#pause();
     const { signal, idleTimeoutMs } = this.#options;
     if (signal) {
       const onAbort = (): void => this.abort(signal.reason);

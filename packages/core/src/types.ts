@@ -35,9 +35,13 @@ export interface SocketOptions {
   allowHalfOpen?: boolean;
   /** Default 30000; 0 turns the limit off. */
   handshakeTimeoutMs?: number;
-  /** Close (as `close()`) after this long with no byte read or written. Default 0 = off. */
+  /**
+   * Close (as `close()`) after this long with no byte read or written. Default 0 = off. Pending and
+   * later reads and writes then reject `ERR_IDLE_TIMEOUT` (never a clean end of stream), and the
+   * close report has `initiator: 'idle'` and that error.
+   */
   idleTimeoutMs?: number;
-  /** How long `close()` waits for the peer's close_notify. Default 5000; 0 = do not wait. */
+  /** `close()`'s default `timeoutMs`. Default 5000; 0 = do not wait for the peer. */
   closeTimeoutMs?: number;
   keepAlive?: boolean | { initialDelayMs: number };
   /** Default true (TCP_NODELAY). */
@@ -114,6 +118,11 @@ export interface CloseReport {
   bytesWritten: number;
   /** Plaintext bytes received but never handed to the application (after shutdown('read') or close). */
   bytesDiscarded: number;
+  /**
+   * What ended the socket: a fatal error, `ERR_ABORTED`, `ERR_IDLE_TIMEOUT`, or `ERR_CLOSE_TIMEOUT` when
+   * close() reset a connection whose output was stuck; absent after a clean close. When nothing else
+   * went wrong but letting go of the runtime's socket threw, an error whose `cause` is what was thrown.
+   */
   error?: SecureSocketError;
   durationMs: number;
 }
@@ -171,6 +180,16 @@ export interface ShutdownableSecureSocket extends AsyncDisposable {
   /** null: clean end of stream. */
   read(): Promise<Uint8Array | null>;
   shutdown(how: ShutdownHow): Promise<void>;
+  /**
+   * shutdown('both'), then waits up to `timeoutMs` (default `closeTimeoutMs`) for the peer's
+   * close_notify, then releases the transport. Always settles within `timeoutMs` plus a small margin
+   * (50 ms), whatever the peer does: `timeoutMs: 0` does not wait for the peer, but still sends what
+   * write() accepted and our close_notify when the peer takes them within the margin. When it cannot
+   * (the peer stopped reading), the report says `closeNotifySent: false`, `initiator: 'timeout'` and
+   * `error` `ERR_CLOSE_TIMEOUT`, pending writes and shutdown('write') reject with that error, and the
+   * connection is reset (RST where `capabilities.abortiveReset`). Never rejects, except for a bad
+   * `timeoutMs` (`ERR_INVALID_OPTION`).
+   */
   close(options?: { timeoutMs?: number }): Promise<CloseReport>;
   abort(reason?: unknown): void;
 }

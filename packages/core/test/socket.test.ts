@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { liveResources, SecureSocketError } from '../src/index.ts';
+import { CLOSE_FLUSH_GRACE_MS } from '../src/constants.ts';
+import {
+  type CloseReport,
+  liveResources,
+  SecureSocketError,
+  type ShutdownableSecureSocket,
+} from '../src/index.ts';
 import { bytes, openSocket, readAll } from './memory-peer.ts';
 
 afterEach(() => {
@@ -213,6 +219,56 @@ describe('close()', () => {
   });
 });
 
+describe('close() is bounded whatever is still queued', () => {
+  it('close({ timeoutMs: 0 }) resets after the flush grace when writes are stuck, and rejects them', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket();
+    peer.pushBack = true;
+    const stuck = socket.write(bytes(1024));
+    const queued = socket.write(bytes(1024));
+    const closing = socket.close({ timeoutMs: 0 });
+    await vi.advanceTimersByTimeAsync(CLOSE_FLUSH_GRACE_MS - 1);
+    expect(socket.state).toBe('closing');
+    await vi.advanceTimersByTimeAsync(1);
+    const report = await closing;
+    expect(report).toMatchObject({
+      initiator: 'timeout',
+      closeNotifySent: false,
+      error: { code: 'ERR_CLOSE_TIMEOUT', phase: 'close' },
+    });
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    await expect(queued).rejects.toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    expect(peer.kinds()).toEqual(['data', 'rst']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a close_notify the transport is still flushing at the timeout is not reported sent', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket();
+    peer.slowShutdown = true;
+    const shutdown = socket.shutdown('write');
+    const closing = socket.close({ timeoutMs: 300 });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await closing).toMatchObject({ initiator: 'timeout', closeNotifySent: false });
+    await expect(shutdown).rejects.toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    expect(peer.kinds()).toEqual(['close_notify', 'fin', 'rst']);
+    peer.settleShutdown();
+    await settle();
+    expect((await socket.closed).closeNotifySent).toBe(false);
+  });
+
+  it('close({ timeoutMs: 0 }) to a transport that takes everything closes cleanly at once', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket();
+    await socket.write('last words');
+    const report = await socket.close({ timeoutMs: 0 });
+    expect(report).toMatchObject({ initiator: 'local', closeNotifySent: true });
+    expect(report.error).toBeUndefined();
+    expect(peer.kinds()).toEqual(['data', 'close_notify', 'fin']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
 describe('abort()', () => {
   it('resets, rejects pending reads and writes with ERR_ABORTED, and waits for nothing', async () => {
     const { socket, peer } = await openSocket();
@@ -404,6 +460,33 @@ describe('idle timeout', () => {
     socket.abort();
   });
 
+  it('rejects a pending read, later reads and later writes with ERR_IDLE_TIMEOUT, never a clean end', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket({ idleTimeoutMs: 1000 });
+    const pending = socket.read();
+    await vi.advanceTimersByTimeAsync(1001);
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT', phase: 'read' });
+    await expect(socket.read()).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT' });
+    await expect(socket.write('late')).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT' });
+    peer.closeNotify();
+    expect(await socket.closed).toMatchObject({
+      initiator: 'idle',
+      closeNotifySent: true,
+      error: { code: 'ERR_IDLE_TIMEOUT' },
+    });
+  });
+
+  it('after the peer already ended cleanly, reads still give the clean end', async () => {
+    vi.useFakeTimers();
+    const { socket, peer } = await openSocket({ idleTimeoutMs: 1000, allowHalfOpen: true });
+    peer.closeNotify();
+    expect(await socket.read()).toBeNull();
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(await socket.read()).toBeNull();
+    await expect(socket.write('late')).rejects.toMatchObject({ code: 'ERR_IDLE_TIMEOUT' });
+    expect((await socket.closed).initiator).toBe('idle');
+  });
+
   it('leaves no timer behind once closed', async () => {
     vi.useFakeTimers();
     const { socket } = await openSocket({ idleTimeoutMs: 1000, closeTimeoutMs: 5000 });
@@ -457,5 +540,79 @@ describe('resources', () => {
     void socket.close();
     await socket.closed;
     await settle();
+  });
+});
+
+describe('a transport that throws on a closing path', () => {
+  const thrown = new Error('the runtime threw');
+  const throwing = (): never => {
+    throw thrown;
+  };
+
+  /** `closed` must settle: a pending one fails the test at once instead of timing the whole file out. */
+  async function closedWithin(socket: ShutdownableSecureSocket): Promise<CloseReport | 'pending'> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = new Promise<'pending'>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), 1000);
+    });
+    try {
+      return await Promise.race([socket.closed, pending]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('release() throwing after a clean close still closes, and the report keeps what was thrown', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.release = throwing;
+    const closing = socket.close();
+    peer.closeNotify();
+    const report = await closedWithin(socket);
+    expect(report).not.toBe('pending');
+    expect(socket.state).toBe('closed');
+    expect(await closing).toBe(report);
+    expect((report as CloseReport).error).toMatchObject({
+      code: 'ERR_SOCKET_CLOSED',
+      phase: 'close',
+      cause: thrown,
+    });
+  });
+
+  it('reset() throwing inside abort() neither throws to the caller nor leaves closed pending', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.reset = throwing;
+    expect(() => socket.abort()).not.toThrow();
+    const report = await closedWithin(socket);
+    expect(report).toMatchObject({ initiator: 'abort', error: { code: 'ERR_ABORTED' } });
+    expect(socket.state).toBe('closed');
+  });
+
+  it('release() throwing on a fatal error still closes', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.release = throwing;
+    peer.reset();
+    expect(await closedWithin(socket)).toMatchObject({ error: { code: 'ERR_CONNECTION_RESET' } });
+    expect(socket.state).toBe('closed');
+  });
+
+  it('shutdownWrite() throwing ends close() with the thrown error as the cause', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.shutdownWrite = throwing;
+    void socket.close();
+    const report = await closedWithin(socket);
+    expect(report).toMatchObject({ closeNotifySent: false, error: { cause: thrown } });
+    expect(socket.state).toBe('closed');
+  });
+
+  it('pause() and resume() throwing fail the socket instead of the caller', async () => {
+    const { socket, peer } = await openSocket();
+    peer.transport.pause = throwing;
+    peer.transport.resume = throwing;
+    expect(() => peer.send(bytes(256 * 1024))).not.toThrow();
+    await expect(socket.read()).resolves.toBeInstanceOf(Uint8Array);
+    void socket.close();
+    const report = await closedWithin(socket);
+    expect(report).not.toBe('pending');
+    expect(socket.state).toBe('closed');
   });
 });

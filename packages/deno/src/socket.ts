@@ -47,9 +47,15 @@
  * - There is no RST API: reset() closes at once, and Deno's close() still sends close_notify and a
  *   FIN in the background. `abort.rst-on-wire` is `unsupported` (abortiveReset: false);
  *   `abort.rejects-pending` holds: what our own close() interrupts (Interrupted, BadResource) is
- *   never reported, and an interrupted write rejects ERR_ABORTED.
+ *   never reported, and an interrupted write rejects ERR_ABORTED. A close() that times out with output
+ *   stuck behind a peer that stopped reading ends the same way: core's promises settle at once
+ *   (ERR_CLOSE_TIMEOUT, closeNotifySent false), the conn leaves the resource table, but Deno keeps the
+ *   queued ciphertext and, once the peer reads again, sends it, then close_notify and FIN (seen on the
+ *   wire). `close.bounded.peer-not-reading`, `close.bounded.peer-not-reading-timeout`,
+ *   `server.close.bounded.peer-not-reading` (their wire check needs abortiveReset).
  * - No handshake or idle timeout exists natively: core's timers. `connect.handshake-timeout`,
- *   `idle.fires`, `idle.reset-by-reads`, `idle.reset-by-writes`.
+ *   `idle.fires`, `idle.reset-by-reads`, `idle.reset-by-writes`, `idle.reader-sees-timeout`,
+ *   `idle.readable-errors`, `server.idle.reader-sees-timeout`.
  */
 import {
   type OpenContext,

@@ -8,6 +8,10 @@
  * - `tlsSocket.resetAndDestroy()` throws ERR_INVALID_HANDLE_TYPE: the adapter owns the raw
  *   net.Socket under `tls.connect({ socket })` and resets that, and only that (a later
  *   `tls.destroy()` closes the handle twice and segfaults). `abort.rst-on-wire`, `server.abort.rst-on-wire`.
+ *   The same reset ends a close() whose output is stuck behind a peer that stopped reading (a plain
+ *   destroy() hands the queued bytes to the kernel, which ends them with a FIN): the pending drain and a pending
+ *   shutdownWrite() settle on 'close'. `close.bounded.peer-not-reading`,
+ *   `close.bounded.peer-not-reading-timeout`, `server.close.bounded.peer-not-reading`.
  * - `onread` (the fast read path) is ignored when a socket is passed in, so reads use 'data' events:
  *   the price of a documented RST; see docs/BENCHMARKS.md.
  * - A write after `end()` destroys the whole socket, read half included (Q12): core refuses such

@@ -1,15 +1,18 @@
+import type { ShutdownableSecureSocket } from '@closenotify/core';
 import {
   check,
   closingEvents,
   delay,
   endsWith,
   equal,
+  fillUntilPending,
   HANG_GUARD_MS,
   readBytes,
   rejectsWith,
   within,
 } from '../assert.ts';
-import type { ConformanceCase } from '../case.ts';
+import type { CaseContext, ConformanceCase } from '../case.ts';
+import type { Direction, PeerHandle, Step } from '../peer-client.ts';
 
 export const closeCases: ConformanceCase[] = [
   {
@@ -54,6 +57,52 @@ export const closeCases: ConformanceCase[] = [
       equal(report.initiator, 'timeout', 'initiator');
       equal(report.closeNotifySent, true, 'closeNotifySent');
       equal(socket.state, 'closed', 'state');
+    },
+  },
+  boundedCloseCase(0, 'close.bounded.peer-not-reading'),
+  boundedCloseCase(300, 'close.bounded.peer-not-reading-timeout'),
+  {
+    id: 'server.close.bounded.peer-not-reading',
+    requirement:
+      'close({ timeoutMs: 0 }) on an accepted socket whose client stopped reading settles at once, reports closeNotifySent false and initiator timeout, rejects the pending write ERR_CLOSE_TIMEOUT and resets',
+    source: 'contract v2: close() is bounded whatever is still queued',
+    tls: 'any',
+    requires: ['server'],
+    timeoutMs: 60_000,
+    async run(ctx) {
+      const { server, next } = await ctx.listen();
+      const peer = await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port },
+        steps: STALLED_PEER,
+      });
+      await closeStuckSocket(ctx, await next(), peer, 's2c', 0);
+    },
+  },
+  {
+    id: 'close.bounded.no-wait-still-clean',
+    requirement:
+      'close({ timeoutMs: 0 }) to a peer that reads delivers every accepted byte, then close_notify and FIN, and reports closeNotifySent true',
+    source: 'contract v2: timeoutMs 0 means do not wait for the peer, never skip our close_notify',
+    tls: 'each',
+    async run(ctx) {
+      // The peer's greeting comes after its TLS 1.3 session tickets: once it is read, nothing but the
+      // peer's FIN arrives, so no unread byte makes the kernel answer our release with a RST.
+      const peer = await ctx.peer({
+        role: 'server',
+        steps: [{ op: 'sendText', text: 'ready' }, { op: 'readUntilEnd' }, { op: 'fin' }, { op: 'waitEnd' }],
+      });
+      const socket = await ctx.connect(peer);
+      await readBytes(socket, 5);
+      const payload = new Uint8Array(16384).fill(7);
+      await socket.write(payload);
+      const report = await socket.close({ timeoutMs: 0 });
+      equal(report.initiator, 'local', 'initiator');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+      equal(report.error, undefined, 'error');
+      const done = await peer.whenDone();
+      equal(done.received.bytes, payload.byteLength, 'bytes the peer received');
+      endsWith(closingEvents(done.wire, 'c2s'), ['data', 'alert:close_notify', 'fin'], 'what we sent');
     },
   },
   {
@@ -127,14 +176,7 @@ export const closeCases: ConformanceCase[] = [
       });
       const socket = await ctx.connect(peer);
       const pending = socket.read();
-      // Fill the path to a peer that reads nothing until a write stays pending in the runtime.
-      const chunk = new Uint8Array(65536);
-      let inFlight: Promise<void> | undefined;
-      for (let written = 0; !inFlight && written < 64 * 1024 * 1024; written += chunk.byteLength) {
-        const write = socket.write(chunk);
-        if (!(await Promise.race([write.then(() => true), delay(500).then(() => false)]))) inFlight = write;
-      }
-      check(inFlight, 'every write resolved: no write stayed pending against a peer that reads nothing');
+      const { pending: inFlight } = await fillUntilPending(socket);
       const reason = new Error('user abort');
       socket.abort(reason);
       const error = await rejectsWith(pending, 'ERR_ABORTED', 'pending read');

@@ -1,4 +1,5 @@
-import { delay, equal, HANG_GUARD_MS, readBytes, within } from '../assert.ts';
+import type { ShutdownableSecureSocket } from '@closenotify/core';
+import { delay, equal, HANG_GUARD_MS, readBytes, rejectsWith, within } from '../assert.ts';
 import type { ConformanceCase } from '../case.ts';
 
 /**
@@ -111,4 +112,74 @@ export const idleCases: ConformanceCase[] = [
       );
     },
   },
+  {
+    id: 'idle.reader-sees-timeout',
+    requirement:
+      'an idle timeout rejects a pending read(), later reads and writes with ERR_IDLE_TIMEOUT, never a clean end; the report says initiator idle',
+    source:
+      'contract v2: an idle timeout is visible to a reader; Go net.Conn deadlines (os.ErrDeadlineExceeded)',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        observe: false,
+        steps: [{ op: 'readUntilEnd' }, { op: 'closeNotify' }],
+      });
+      const socket = await ctx.connect(peer, { idleTimeoutMs: 300 });
+      await rejectsWith(socket.read(), 'ERR_IDLE_TIMEOUT', 'the read pending at the idle timeout');
+      await rejectsWith(socket.read(), 'ERR_IDLE_TIMEOUT', 'a read after the idle timeout');
+      await rejectsWith(socket.write('late'), 'ERR_IDLE_TIMEOUT', 'a write after the idle timeout');
+      const report = await socket.closed;
+      equal(report.initiator, 'idle', 'initiator');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+      equal(report.error?.code, 'ERR_IDLE_TIMEOUT', 'report.error');
+    },
+  },
+  {
+    id: 'idle.readable-errors',
+    requirement:
+      'an idle timeout errors `readable` with ERR_IDLE_TIMEOUT: a for await loop throws, it does not just end',
+    source: 'contract v2: an idle timeout is visible to a reader',
+    tls: 'any',
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        observe: false,
+        steps: [{ op: 'sendText', text: 'hello' }, { op: 'readUntilEnd' }, { op: 'closeNotify' }],
+      });
+      const socket = await ctx.connect(peer, { idleTimeoutMs: 300 });
+      await rejectsWith(readAll(socket), 'ERR_IDLE_TIMEOUT', 'for await over readable');
+      equal((await socket.closed).initiator, 'idle', 'initiator');
+    },
+  },
+  {
+    id: 'server.idle.reader-sees-timeout',
+    requirement:
+      'on an accepted socket, an idle timeout errors `readable` and later reads with ERR_IDLE_TIMEOUT',
+    source: 'contract v2: an idle timeout is visible to a reader',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen({ idleTimeoutMs: 300 });
+      await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port },
+        observe: false,
+        steps: [{ op: 'readUntilEnd' }, { op: 'closeNotify' }],
+      });
+      const socket = await next();
+      await rejectsWith(readAll(socket), 'ERR_IDLE_TIMEOUT', 'for await over readable');
+      await rejectsWith(socket.read(), 'ERR_IDLE_TIMEOUT', 'a read after the idle timeout');
+      const report = await socket.closed;
+      equal(report.initiator, 'idle', 'initiator');
+      equal(report.error?.code, 'ERR_IDLE_TIMEOUT', 'report.error');
+    },
+  },
 ];
+
+/** Reads `readable` to its end with for await; resolving means the stream ended cleanly. */
+async function readAll(socket: ShutdownableSecureSocket): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of socket.readable) bytes += chunk.byteLength;
+  return bytes;
+}
