@@ -14,6 +14,68 @@ import {
 import type { CaseContext, ConformanceCase } from '../case.ts';
 import type { Direction, PeerHandle, Step } from '../peer-client.ts';
 
+/** Stops reading until the case has closed, then reads on to the end (or our RST). */
+const STALLED_PEER: Step[] = [
+  { op: 'stopReading' },
+  { op: 'wait', signal: 'read again' },
+  { op: 'resumeReading' },
+  { op: 'readUntilEnd' },
+];
+
+/**
+ * close({ timeoutMs }) on a socket whose output is stuck behind a peer that stopped reading: it must
+ * settle on time, say close_notify was not sent, reject the stuck write and, where it can, reset.
+ */
+async function closeStuckSocket(
+  ctx: CaseContext,
+  socket: ShutdownableSecureSocket,
+  peer: PeerHandle,
+  ours: Direction,
+  timeoutMs: number,
+): Promise<void> {
+  const { pending: stuck } = await fillUntilPending(socket);
+  const started = performance.now();
+  const report = await Promise.race([
+    socket.close({ timeoutMs }),
+    delay(timeoutMs + HANG_GUARD_MS).then(() => undefined),
+  ]);
+  const took = performance.now() - started;
+  check(
+    report,
+    `close({ timeoutMs: ${timeoutMs} }) did not settle within ${timeoutMs + HANG_GUARD_MS} ms (state ${socket.state})`,
+  );
+  within(took, Math.max(0, timeoutMs - 5), timeoutMs + HANG_GUARD_MS, `close({ timeoutMs: ${timeoutMs} })`);
+  equal(report.initiator, 'timeout', 'initiator');
+  equal(report.closeNotifySent, false, 'closeNotifySent');
+  equal(socket.state, 'closed', 'state');
+  await rejectsWith(stuck, 'ERR_CLOSE_TIMEOUT', 'the write still pending at close()');
+  equal(report.error?.code, 'ERR_CLOSE_TIMEOUT', 'report.error');
+  // The relay stalled with the peer: only once the peer reads again does it read on to our RST.
+  await peer.signal('read again');
+  const sent = closingEvents((await peer.whenDone()).wire, ours);
+  if (!ctx.adapter.capabilities.abortiveReset) return;
+  // The RST may cut the record the relay was receiving (partial-record): that is what a reset does.
+  check(
+    sent.at(-1) === 'rst' && !sent.includes('alert:close_notify') && !sent.includes('fin'),
+    `expected a RST with no close_notify or FIN before it, saw [${sent.join(', ')}]`,
+  );
+}
+
+function boundedCloseCase(timeoutMs: number, id: string): ConformanceCase {
+  return {
+    id,
+    requirement: `close({ timeoutMs: ${timeoutMs} }) to a peer that stopped reading settles on time, reports closeNotifySent false and initiator timeout, rejects the pending write ERR_CLOSE_TIMEOUT and resets`,
+    source: 'contract v2: close() is bounded whatever is still queued; Go crypto/tls Close deadline',
+    tls: 'any',
+    timeoutMs: 60_000,
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', steps: STALLED_PEER });
+      const socket = await ctx.connect(peer);
+      await closeStuckSocket(ctx, socket, peer, 'c2s', timeoutMs);
+    },
+  };
+}
+
 export const closeCases: ConformanceCase[] = [
   {
     id: 'close.waits-for-peer',
