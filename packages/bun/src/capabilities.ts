@@ -31,4 +31,6 @@ export const capabilities: Capabilities = Object.freeze({
   disableVerification: true,
   versionBounds: true,
   requestClientCertificates: true,
+  // terminate() ends an accepted socket at once, from its `open` handler before any TLS byte.
+  dropDuringHandshake: true,
 });

@@ -39,7 +39,7 @@ export async function listen(
         });
       } catch (error) {
         // EADDRINUSE, or a certificate or key Bun refuses.
-        throw fromBunError(error, 'connect');
+        throw fromBunError(error, 'server');
       }
       return {
         address: { hostname: listener.hostname, port: listener.port },

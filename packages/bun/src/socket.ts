@@ -71,6 +71,11 @@
  *   `data` or `end` that follow a handshake in the same read.
  * - On a server, `handshake` reports success with UNABLE_TO_GET_ISSUER_CERT when no client
  *   certificate was asked for: verification there means `requestClientCert` only. `server.*`.
+ * - An accepted socket's `open` runs before Bun answers the ClientHello: a connection refused over a
+ *   server cap is `terminate()`d there (a RST, no handshake byte), with no `data` bound, so every
+ *   handler skips a socket without one. `server.pending-cap`, `server.max-connections`.
+ * - A server handshake that core times out is terminated like any abandoned attempt: a silent
+ *   client sees the RST. `server.handshake-timeout.reported`, `server.handshake-timeout.drops-connection`.
  */
 import type {
   AcceptConnection,
@@ -131,24 +136,25 @@ function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
 
 /** One connection: translates its socket's events into sink calls and implements the Transport. */
 export class BunConnection implements Transport {
+  // `data` is unset on an accepted socket the server refused: its events are nobody's.
   static readonly #events = {
     handshake(socket, success, authorizationError) {
-      socket.data.#handshakeFinished(success, authorizationError);
+      if (socket.data) socket.data.#handshakeFinished(success, authorizationError);
     },
     data(socket, chunk) {
-      socket.data.#sink.data(chunk);
+      if (socket.data) socket.data.#sink.data(chunk);
     },
     drain(socket) {
-      socket.data.#drained();
+      if (socket.data) socket.data.#drained();
     },
     end(socket) {
-      socket.data.#peerEnded();
+      if (socket.data) socket.data.#peerEnded();
     },
     error(socket, error) {
-      socket.data.#failed(error);
+      if (socket.data) socket.data.#failed(error);
     },
     close(socket, error) {
-      socket.data.#closed(error);
+      if (socket.data) socket.data.#closed(error);
     },
   } satisfies SocketHandler<BunConnection>;
 
@@ -171,10 +177,14 @@ export class BunConnection implements Transport {
     return {
       ...BunConnection.#events,
       open(socket) {
-        accept((context) => {
-          const connection = new BunConnection(context, settings);
-          connection.#adopt(socket);
-          return connection.opened;
+        accept({
+          open: (context) => {
+            const connection = new BunConnection(context, settings);
+            connection.#adopt(socket);
+            return connection.opened;
+          },
+          // SO_LINGER 0 from inside `open`: a RST before Bun has answered the ClientHello.
+          refuse: () => socket.terminate(),
         });
       },
     };

@@ -221,6 +221,15 @@ export class Peer {
       allowHalfOpen: true,
     });
     const connection = this.#track(raw);
+    this.#note(`connecting to ${target.host}:${target.port}${this.#relay ? ' through the relay' : ''}`);
+    if (connect.silent) {
+      connection.usePlain();
+      raw.once('connect', () => {
+        this.#note('connected; staying silent (no ClientHello)');
+        void this.#runScript(connection);
+      });
+      return;
+    }
     const servername = connect.servername ?? 'localhost';
     const socket = tls.connect({
       socket: connection.transport,
@@ -237,7 +246,6 @@ export class Peer {
     socket.on('keylog', (line: Buffer) => this.#relay?.keylog(line));
     connection.useTls(socket);
     socket.once('secureConnect', () => this.#secured(connection, socket, true));
-    this.#note(`connecting to ${target.host}:${target.port}${this.#relay ? ' through the relay' : ''}`);
   }
 
   /** The handshake of the scripted connection is done: record it and run the script. */

@@ -132,7 +132,12 @@ const SPEC_FIELDS: Record<keyof PeerSpec, FieldRule> = {
   ciphers: optional(nonEmptyText),
   onAccept: optional(oneOf(['tls', 'plaintext', 'garbage', 'fin', 'rst', 'silent'])),
   connect: optional(
-    objectWith({ port: required(port), servername: optional(nonEmptyText), host: optional(nonEmptyText) }),
+    objectWith({
+      port: required(port),
+      servername: optional(nonEmptyText),
+      host: optional(nonEmptyText),
+      silent: optional(boolean),
+    }),
   ),
   observe: optional(boolean),
   steps: optional(listOf(checkStep)),
@@ -150,12 +155,16 @@ export function parsePeerSpec(value: unknown): PeerSpec {
   } else if (spec.connect !== undefined) {
     throw new SpecError('spec.connect applies to the client role only');
   }
-  if ((spec.onAccept ?? 'tls') !== 'tls') {
+  const withoutTls =
+    (spec.onAccept ?? 'tls') !== 'tls'
+      ? `spec.onAccept is ${spec.onAccept}`
+      : spec.connect?.silent
+        ? 'spec.connect.silent is true'
+        : undefined;
+  if (withoutTls) {
     for (const [index, step] of (spec.steps ?? []).entries()) {
       if (TLS_ONLY_OPS.has(step.op)) {
-        throw new SpecError(
-          `spec.steps[${index}].op ${step.op} needs TLS, but spec.onAccept is ${spec.onAccept}`,
-        );
+        throw new SpecError(`spec.steps[${index}].op ${step.op} needs TLS, but ${withoutTls}`);
       }
     }
   }

@@ -162,6 +162,26 @@ export function within(ms: number, low: number, high: number, what: string): voi
     throw new CaseFailure(`${what}: took ${ms.toFixed(1)} ms, expected ${low}–${high} ms`);
 }
 
+/** `promise`'s value, or a failure naming `what` if it is still pending after `ms` (a hang, not a speed limit). */
+export async function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CaseFailure(`${what}: still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `holds` every 20 ms; fails naming `what` once `ms` have passed without it. */
+export async function eventually(holds: () => boolean, ms: number, what: string): Promise<void> {
+  for (const deadline = performance.now() + ms; !holds(); await delay(20)) {
+    if (performance.now() > deadline) throw new CaseFailure(`${what}: not within ${ms} ms`);
+  }
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

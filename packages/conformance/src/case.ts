@@ -57,6 +57,15 @@ export interface CaseContext {
   listen(
     options?: Partial<ListenOptions>,
   ): Promise<{ server: SecureServer; next(): Promise<ShutdownableSecureSocket> }>;
+  /**
+   * The adapter's listen() with the test server certificate and `onSocket` as given: without one,
+   * sockets come only through the server's async iterator. Closed after the case; the sockets it
+   * hands out are the case's to close.
+   */
+  serve(
+    options?: Partial<ListenOptions>,
+    onSocket?: (socket: ShutdownableSecureSocket) => unknown,
+  ): Promise<SecureServer>;
   /** A step for the failure message. */
   note(text: string): void;
 }

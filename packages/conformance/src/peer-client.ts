@@ -27,11 +27,17 @@ export interface PeerSpec {
   ciphers?: string;
   /** Server role only. Default `'tls'`. */
   onAccept?: AcceptBehaviour;
-  /** Client role only: where the listener under test is. `host` defaults to 127.0.0.1, `servername` to localhost. */
-  connect?: { port: number; servername?: string; host?: string };
+  /**
+   * Client role only: where the listener under test is. `host` defaults to 127.0.0.1, `servername` to
+   * localhost. `silent`: connect at TCP and never send a ClientHello; the steps run once TCP is up.
+   */
+  connect?: { port: number; servername?: string; host?: string; silent?: boolean };
   /** Put the wire observer (a recording TCP relay) between the peer and the socket under test. Default true. */
   observe?: boolean;
-  /** Run one after the other once the handshake is done (or once accepted, when `onAccept` is not `'tls'`). */
+  /**
+   * Run one after the other once the handshake is done (or once accepted, when `onAccept` is not
+   * `'tls'`, or once connected, with `connect.silent`).
+   */
   steps?: Step[];
 }
 

@@ -302,6 +302,11 @@ class CaseScope {
         };
         return { server, next };
       },
+      serve: async (options = {}, onSocket) => {
+        const server = await adapter.listen({ ...pki.server, ...options }, onSocket);
+        this.#servers.push(server);
+        return server;
+      },
       note: (text: string) => {
         this.notes.push(text);
       },

@@ -354,6 +354,39 @@ describe('onAccept misbehaviour', () => {
   });
 });
 
+describe('silent client', () => {
+  it('connects at TCP, sends nothing, and runs its steps on the TCP stream', async () => {
+    const received: Buffer[] = [];
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      setTimeout(() => socket.end(), 300);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const peer = await startPeer({
+        role: 'client',
+        connect: { port, silent: true },
+        steps: [{ op: 'readUntilEnd' }],
+      });
+      const report = await peer.whenDone(5000);
+      expect(report.done).toBe(true);
+      expect(report.handshake).toBeUndefined();
+      expect(received).toEqual([]);
+      expect(report.wire.filter((event) => event.dir === 's2c').map((event) => event.kind)).toEqual(['fin']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses steps that need TLS', async () => {
+    await expect(
+      client.start({ role: 'client', connect: { port: 1, silent: true }, steps: [{ op: 'closeNotify' }] }),
+    ).rejects.toThrow(/400: spec\.steps\[0\]\.op closeNotify needs TLS, but spec\.connect\.silent is true/);
+  });
+});
+
 describe('certificates', () => {
   it.each([
     ['selfSigned', 'DEPTH_ZERO_SELF_SIGNED_CERT'],

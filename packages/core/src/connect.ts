@@ -2,7 +2,7 @@
  * What every adapter's connect() shares: option validation, refusing options the runtime cannot
  * honour, the handshake timeout and the caller's signal. The adapter brings only the runtime call.
  */
-import { SecureSocketError } from './errors.ts';
+import { type ErrorPhase, SecureSocketError } from './errors.ts';
 import {
   type ResolvedConnectOptions,
   type ResolvedListenOptions,
@@ -18,17 +18,17 @@ export type ConnectTransport = (
   options: ResolvedConnectOptions,
 ) => Promise<OpenedTransport>;
 
-function unsupported(what: string): SecureSocketError {
-  return new SecureSocketError('ERR_UNSUPPORTED', `This runtime's adapter cannot honour ${what}`, {
-    phase: 'connect',
-  });
+function unsupportedOption(what: string, phase: ErrorPhase): SecureSocketError {
+  return new SecureSocketError('ERR_UNSUPPORTED', `This runtime's adapter cannot honour ${what}`, { phase });
 }
 
 /** Options a runtime cannot honour are refused up front, never silently ignored. */
 export function assertSupported(
   options: ResolvedSocketOptions & Partial<ResolvedConnectOptions>,
   capabilities: Capabilities,
+  phase: ErrorPhase = 'connect',
 ): void {
+  const unsupported = (what: string): SecureSocketError => unsupportedOption(what, phase);
   if (options.keepAlive && !capabilities.keepAlive) throw unsupported('keepAlive');
   if (
     options.keepAlive &&
@@ -53,9 +53,9 @@ export function assertSupported(
 
 /** The same refusal for listen(): what a server socket cannot honour on this runtime. */
 export function assertListenSupported(options: ResolvedListenOptions, capabilities: Capabilities): void {
-  assertSupported(options, capabilities);
+  assertSupported(options, capabilities, 'server');
   if (options.requestClientCert && !capabilities.requestClientCertificates)
-    throw unsupported('requestClientCert');
+    throw unsupportedOption('requestClientCert', 'server');
 }
 
 export async function connectWith(

@@ -27,11 +27,16 @@ export const ERROR_CODES = [
   'ERR_CLOSE_TIMEOUT',
   // The idle timeout closed the socket: pending and later reads and writes fail with it, never a clean end.
   'ERR_IDLE_TIMEOUT',
+  // A server refused a connection because maxPendingConnections or maxConnections was reached.
+  'ERR_SERVER_BUSY',
+  // A listen() onSocket handler threw or its promise rejected; the thrown value is the cause.
+  'ERR_HANDLER_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type ErrorPhase = 'connect' | 'handshake' | 'read' | 'write' | 'shutdown' | 'close';
+/** `'server'`: listen() itself, or a failure a server handled on its own (see ListenOptions.onError). */
+export type ErrorPhase = 'connect' | 'handshake' | 'read' | 'write' | 'shutdown' | 'close' | 'server';
 
 // Symbol.for, not a module-local symbol: two installed copies of core must recognise each other's errors.
 const brand = Symbol.for('closenotify.SecureSocketError');

@@ -43,6 +43,7 @@ export {
 } from './state.ts';
 export type {
   AcceptConnection,
+  AcceptedConnection,
   Listener,
   OpenContext,
   OpenedTransport,

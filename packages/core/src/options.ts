@@ -2,7 +2,13 @@
  * Option validation shared by every adapter: bad input is rejected before any socket exists, with
  * ERR_INVALID_OPTION and a message naming the option, and defaults are filled in one place.
  */
-import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, MAX_TIMEOUT_MS } from './constants.ts';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  MAX_TIMEOUT_MS,
+} from './constants.ts';
 import { SecureSocketError } from './errors.ts';
 import type { ConnectOptions, ListenOptions, TlsVersion, TruncationPolicy } from './types.ts';
 
@@ -38,6 +44,11 @@ export interface ResolvedListenOptions extends ResolvedSocketOptions {
   key: string;
   requestClientCert: boolean;
   onHandshakeError: ((error: SecureSocketError) => void) | undefined;
+  onError: ((error: SecureSocketError) => void) | undefined;
+  /** 0 = no limit. */
+  maxPendingConnections: number;
+  /** 0 = no limit. */
+  maxConnections: number;
 }
 
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
@@ -73,6 +84,9 @@ const LISTEN_KEYS = new Set<string>([
   'key',
   'requestClientCert',
   'onHandshakeError',
+  'onError',
+  'maxPendingConnections',
+  'maxConnections',
 ]);
 
 function invalid(name: string, expected: string, value: unknown): SecureSocketError {
@@ -137,6 +151,21 @@ function timeoutOf(record: Record<string, unknown>, name: string, fallback: numb
     throw invalid(name, `a finite number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`, value);
   }
   return value;
+}
+
+function limitOf(record: Record<string, unknown>, name: string, fallback: number): number {
+  const value = record[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(name, 'a non-negative integer (0 = no limit)', value);
+  }
+  return value;
+}
+
+function callbackOf(record: Record<string, unknown>, name: string) {
+  const value = record[name];
+  if (value !== undefined && typeof value !== 'function') throw invalid(name, 'a function', value);
+  return value as ((error: SecureSocketError) => void) | undefined;
 }
 
 function pemOf(record: Record<string, unknown>, name: string, marker: RegExp): string | undefined {
@@ -275,19 +304,31 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
 }
 
 export function resolveListenOptions(options: ListenOptions): ResolvedListenOptions {
-  const record = asRecord(options, 'listen()');
-  rejectUnknownKeys(record, LISTEN_KEYS);
-  const { cert, key } = certificatePair(record, true);
-  const onHandshakeError = record.onHandshakeError;
-  if (onHandshakeError !== undefined && typeof onHandshakeError !== 'function') {
-    throw invalid('onHandshakeError', 'a function', onHandshakeError);
+  try {
+    const record = asRecord(options, 'listen()');
+    rejectUnknownKeys(record, LISTEN_KEYS);
+    const { cert, key } = certificatePair(record, true);
+    return Object.assign(sharedOptions(record), {
+      hostname: hostnameOf(record, '127.0.0.1'),
+      port: portOf(record, 0, 0),
+      cert: cert!,
+      key: key!,
+      requestClientCert: optionalBoolean(record, 'requestClientCert', false),
+      onHandshakeError: callbackOf(record, 'onHandshakeError'),
+      onError: callbackOf(record, 'onError'),
+      maxPendingConnections: limitOf(record, 'maxPendingConnections', DEFAULT_MAX_PENDING_CONNECTIONS),
+      maxConnections: limitOf(record, 'maxConnections', DEFAULT_MAX_CONNECTIONS),
+    });
+  } catch (error) {
+    throw asServerError(error);
   }
-  return Object.assign(sharedOptions(record), {
-    hostname: hostnameOf(record, '127.0.0.1'),
-    port: portOf(record, 0, 0),
-    cert: cert!,
-    key: key!,
-    requestClientCert: optionalBoolean(record, 'requestClientCert', false),
-    onHandshakeError: onHandshakeError as ResolvedListenOptions['onHandshakeError'],
-  });
+}
+
+/**
+ * The validators are shared with connect(), whose errors carry phase 'connect'; a listen() error is
+ * the server's. Rewrapping here keeps the phase out of connect()'s hot path.
+ */
+function asServerError(error: unknown): unknown {
+  if (!(error instanceof SecureSocketError) || error.phase === 'server') return error;
+  return new SecureSocketError(error.code, error.message, { phase: 'server', cause: error.cause });
 }

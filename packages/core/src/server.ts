@@ -1,13 +1,14 @@
 /**
  * What every adapter's listen() shares: validation, a handshake timeout per accepted connection,
- * delivery to the callback or the async iterator, and no socket left behind when the server closes.
+ * caps on pending and live connections, delivery to the callback or the async iterator, and no
+ * socket left behind when the server closes. Adapters only start and stop the runtime listener.
  */
 import { assertListenSupported } from './connect.ts';
 import { serverClosed, serverOpened } from './diagnostics.ts';
 import { isSecureSocketError, SecureSocketError } from './errors.ts';
 import { type ResolvedListenOptions, resolveListenOptions } from './options.ts';
 import { SecureSocket } from './socket.ts';
-import type { AcceptConnection, Listener, OpenTransport } from './transport.ts';
+import type { AcceptConnection, AcceptedConnection, Listener } from './transport.ts';
 import type {
   Capabilities,
   ListenOptions,
@@ -30,12 +31,12 @@ export async function listenWith(
   assertListenSupported(resolved, capabilities);
   if (!capabilities.server) {
     throw new SecureSocketError('ERR_UNSUPPORTED', "This runtime's adapter cannot listen", {
-      phase: 'connect',
+      phase: 'server',
     });
   }
   if (onSocket !== undefined && typeof onSocket !== 'function') {
     throw new SecureSocketError('ERR_INVALID_OPTION', 'listen(): onSocket must be a function', {
-      phase: 'connect',
+      phase: 'server',
     });
   }
   const server = new Server(resolved, capabilities, onSocket);
@@ -54,9 +55,13 @@ class Server implements SecureServer {
   readonly closed = new Promise<void>((resolve) => {
     this.#resolveClosed = resolve;
   });
+  /** Accepted, handshake not finished. */
   readonly #handshaking = new Set<SecureSocket>();
-  readonly #ready: ShutdownableSecureSocket[] = [];
+  /** Handshake done, waiting for the async iterator. */
+  readonly #ready: SecureSocket[] = [];
   readonly #waiting: Array<(result: IteratorResult<ShutdownableSecureSocket>) => void> = [];
+  /** Accepted sockets not closed yet, handed out or not. */
+  #live = 0;
   #onAbort: (() => void) | undefined;
 
   constructor(
@@ -79,11 +84,11 @@ class Server implements SecureServer {
     const { signal } = this.#options;
     if (signal?.aborted) {
       throw new SecureSocketError('ERR_ABORTED', 'listen() was aborted by its signal', {
-        phase: 'connect',
+        phase: 'server',
         cause: signal.reason,
       });
     }
-    this.#listener = await start((open) => this.#accept(open), this.#options);
+    this.#listener = await start((connection) => this.#accept(connection), this.#options);
     serverOpened();
     if (signal) {
       this.#onAbort = () => void this.close();
@@ -91,20 +96,32 @@ class Server implements SecureServer {
     }
   }
 
-  #accept(open: OpenTransport): void {
-    const socket = new SecureSocket(this.#socketOptions, this.capabilities);
+  #accept(connection: AcceptedConnection): void {
     if (this.#closing) {
-      socket.establish(open, { accepted: true }).then(
-        (late) => late.abort(),
-        () => {},
+      connection.refuse();
+      return;
+    }
+    const busy = this.#busy();
+    if (busy) {
+      // Refused before any TLS work: a flood costs one accept and one close per connection.
+      connection.refuse();
+      this.#report(
+        new SecureSocketError('ERR_SERVER_BUSY', `Connection refused: ${busy}`, { phase: 'server' }),
       );
       return;
     }
+    const socket = new SecureSocket(this.#socketOptions, this.capabilities);
     this.#handshaking.add(socket);
-    socket.establish(open, { accepted: true }).then(
-      (ready) => {
-        this.#handshaking.delete(ready);
-        this.#deliver(ready);
+    this.#live += 1;
+    void socket.closed.then(() => {
+      this.#live -= 1;
+      const queued = this.#ready.indexOf(socket);
+      if (queued >= 0) this.#ready.splice(queued, 1);
+    });
+    socket.establish(connection.open, { accepted: true }).then(
+      () => {
+        this.#handshaking.delete(socket);
+        this.#deliver(socket);
       },
       (error: unknown) => {
         this.#handshaking.delete(socket);
@@ -113,16 +130,22 @@ class Server implements SecureServer {
     );
   }
 
-  #deliver(socket: ShutdownableSecureSocket): void {
+  /** Why a new connection cannot be taken now, or undefined when it can. */
+  #busy(): string | undefined {
+    const { maxPendingConnections, maxConnections } = this.#options;
+    const pending = this.#handshaking.size + this.#ready.length;
+    if (maxPendingConnections > 0 && pending >= maxPendingConnections) {
+      return `${pending} connections are handshaking or waiting to be taken (maxPendingConnections)`;
+    }
+    if (maxConnections > 0 && this.#live >= maxConnections) {
+      return `${this.#live} connections are open (maxConnections)`;
+    }
+    return undefined;
+  }
+
+  #deliver(socket: SecureSocket): void {
     if (this.#onSocket) {
-      try {
-        const result = this.#onSocket(socket);
-        if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
-          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => socket.abort(error));
-        }
-      } catch (error) {
-        socket.abort(error);
-      }
+      this.#handOver(socket, this.#onSocket);
       return;
     }
     const waiter = this.#waiting.shift();
@@ -130,9 +153,45 @@ class Server implements SecureServer {
     else this.#ready.push(socket);
   }
 
+  #handOver(socket: SecureSocket, onSocket: SocketHandler): void {
+    const failed = (cause: unknown): void => {
+      const error = new SecureSocketError('ERR_HANDLER_FAILED', 'The onSocket handler failed', {
+        phase: 'server',
+        cause,
+      });
+      socket.abort(error);
+      this.#report(error);
+    };
+    try {
+      const result = onSocket(socket);
+      if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, failed);
+      }
+    } catch (error) {
+      failed(error);
+    }
+  }
+
   #reportHandshakeError(error: unknown): void {
     const handler = this.#options.onHandshakeError;
     if (!handler || !isSecureSocketError(error)) return;
+    try {
+      handler(error);
+    } catch {
+      // A throwing error handler must not take the server down with it.
+    }
+  }
+
+  /** A failure nobody else will see: onError, or a warning; never an exception out of core. */
+  #report(error: SecureSocketError): void {
+    const handler = this.#options.onError;
+    if (!handler) {
+      console.warn(
+        `closenotify: ${error.code}: ${error.message} (pass listen({ onError }) to handle it)`,
+        error,
+      );
+      return;
+    }
     try {
       handler(error);
     } catch {
@@ -147,10 +206,16 @@ class Server implements SecureServer {
 
   async #close(): Promise<void> {
     if (this.#onAbort) this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    for (const socket of this.#handshaking) socket.abort(new Error('the server closed'));
+    const listenerClosed = this.#listener?.close();
+    // Accepted sockets nobody took are the server's to close; handed-out ones stay the caller's.
+    const stopped = new SecureSocketError('ERR_ABORTED', 'The server closed during the handshake', {
+      phase: 'server',
+    });
+    for (const socket of this.#handshaking) socket.abort(stopped);
     this.#handshaking.clear();
+    for (const socket of this.#ready.splice(0)) void socket.close({ timeoutMs: 0 });
     try {
-      await this.#listener?.close();
+      await listenerClosed;
     } finally {
       for (const waiter of this.#waiting.splice(0)) waiter({ value: undefined, done: true });
       if (this.#listener) serverClosed();

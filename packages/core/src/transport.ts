@@ -65,13 +65,28 @@ export type OpenTransport = (context: OpenContext) => Promise<OpenedTransport>;
 /** A runtime listener, as an adapter starts it for listen(). */
 export interface Listener {
   readonly address: NetAddress;
-  /** Stops accepting. Resolves once the listening handle is closed. */
+  /**
+   * Stops accepting. Resolves once the listening handle is closed, without waiting for the
+   * connections it accepted: those are core's, or the application's.
+   */
   close(): Promise<void>;
 }
 
+/** One TCP connection the listener accepted, before any TLS work on it. */
+export interface AcceptedConnection {
+  /** Runs the server handshake (see OpenTransport). */
+  open: OpenTransport;
+  /**
+   * Closes the TCP connection without a handshake: a RST where the runtime can, and no TLS byte
+   * sent where the runtime allows it. Frees everything. Never throws.
+   */
+  refuse(): void;
+}
+
 /**
- * Called by the adapter's listener for every accepted TCP connection. It calls `open` synchronously,
- * before returning, so a runtime whose later events need per-connection state (Bun's socket.data)
- * can bind it inside `open`.
+ * Called by the adapter's listener for every accepted TCP connection. Core calls exactly one of
+ * `open` or `refuse`, synchronously, before returning, so a runtime whose later events need
+ * per-connection state (Bun's socket.data) can bind it inside `open`, and a refused connection
+ * never sees a handshake.
  */
-export type AcceptConnection = (open: OpenTransport) => void;
+export type AcceptConnection = (connection: AcceptedConnection) => void;

@@ -76,6 +76,24 @@ export interface ListenOptions extends SocketOptions {
   requestClientCert?: boolean;
   /** Called for every incoming connection that fails before or during its handshake. */
   onHandshakeError?: (error: SecureSocketError) => void;
+  /**
+   * Called for every failure the server handles on its own, with phase `'server'`: a connection
+   * refused over a cap (`ERR_SERVER_BUSY`), an `onSocket` handler that threw or whose promise
+   * rejected (`ERR_HANDLER_FAILED`, the thrown value as `cause`; that socket is aborted). Without it,
+   * each such failure is written to `console.warn`. A throwing onError is ignored.
+   */
+  onError?: (error: SecureSocketError) => void;
+  /**
+   * Connections accepted but not yet handed to the application (handshaking, or waiting for the
+   * async iterator). Over it, a new connection is refused at once, before any TLS work
+   * (`ERR_SERVER_BUSY` through onError). Default 128; 0 = no limit.
+   */
+  maxPendingConnections?: number;
+  /**
+   * Live sockets this server accepted, handed out ones included, until each one closes. Over it, a
+   * new connection is refused at once (`ERR_SERVER_BUSY` through onError). Default 10000; 0 = no limit.
+   */
+  maxConnections?: number;
   signal?: AbortSignal;
 }
 
@@ -162,6 +180,12 @@ export interface Capabilities {
   versionBounds: boolean;
   /** A server can ask for a client certificate and verify it (listen({ requestClientCert })). */
   requestClientCertificates: boolean;
+  /**
+   * A server drops an accepted connection whose handshake has not finished at once: the client
+   * sees its TCP connection end when the handshake times out or the server closes, and a
+   * connection refused over a cap gets no TLS byte.
+   */
+  dropDuringHandshake: boolean;
 }
 
 export interface ShutdownableSecureSocket extends AsyncDisposable {
@@ -199,6 +223,11 @@ export interface SecureServer extends AsyncDisposable, AsyncIterable<Shutdownabl
   readonly capabilities: Capabilities;
   /** Resolves when the listener is closed. Never rejects. */
   readonly closed: Promise<void>;
-  /** Stops accepting. Sockets already handed out stay open and stay yours. */
+  /**
+   * Stops accepting and resolves once the listener is closed, without waiting for any connection.
+   * Sockets already handed out stay open and stay yours; accepted ones never handed out are closed
+   * (a handshake in progress is aborted, a socket waiting for the iterator gets a close that does
+   * not wait). Ending a `for await` loop over the server (break, return, throw) closes it likewise.
+   */
   close(): Promise<void>;
 }

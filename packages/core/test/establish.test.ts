@@ -5,6 +5,7 @@ import {
   listenWith,
   liveResources,
   type OpenContext,
+  type OpenTransport,
   SecureSocketError,
   type ShutdownableSecureSocket,
 } from '../src/index.ts';
@@ -166,6 +167,7 @@ describe('listenWith', () => {
   function memoryListener() {
     let accept!: AcceptConnection;
     let closed = false;
+    let refused = 0;
     const start = async (incoming: AcceptConnection) => {
       accept = incoming;
       return {
@@ -177,9 +179,14 @@ describe('listenWith', () => {
     };
     const connectPeer = (): MemoryPeer => {
       const peer = new MemoryPeer();
-      accept(async (ctx) => {
-        peer.sink = ctx.sink;
-        return { transport: peer.transport, session: SESSION };
+      accept({
+        open: async (ctx) => {
+          peer.sink = ctx.sink;
+          return { transport: peer.transport, session: SESSION };
+        },
+        refuse: () => {
+          refused += 1;
+        },
       });
       return peer;
     };
@@ -187,7 +194,8 @@ describe('listenWith', () => {
       start,
       connectPeer,
       isClosed: () => closed,
-      accept: (open: Parameters<AcceptConnection>[0]) => accept(open),
+      refused: () => refused,
+      accept: (open: OpenTransport) => accept({ open, refuse: () => {} }),
     };
   }
 
@@ -240,13 +248,62 @@ describe('listenWith', () => {
     expect(errors[2]).toBe('ERR_ABORTED');
   });
 
-  it('a throwing onSocket aborts that socket instead of crashing', async () => {
+  it('a throwing onSocket aborts that socket and reports ERR_HANDLER_FAILED instead of crashing', async () => {
     const listener = memoryListener();
-    const server = await listenWith({ cert: CERT, key: KEY }, FULL_CAPABILITIES, listener.start, () => {
-      throw new Error('handler bug');
-    });
+    const bug = new Error('handler bug');
+    const errors: SecureSocketError[] = [];
+    const server = await listenWith(
+      { cert: CERT, key: KEY, onError: (e) => errors.push(e) },
+      FULL_CAPABILITIES,
+      listener.start,
+      () => {
+        throw bug;
+      },
+    );
     const peer = listener.connectPeer();
     await vi.waitFor(() => expect(peer.kinds()).toEqual(['rst']));
+    expect(errors).toMatchObject([{ code: 'ERR_HANDLER_FAILED', phase: 'server', cause: bug }]);
     await server.close();
+  });
+
+  it('refuses connections over the caps before any handshake, and reports ERR_SERVER_BUSY', async () => {
+    const listener = memoryListener();
+    const errors: string[] = [];
+    const server = await listenWith(
+      {
+        cert: CERT,
+        key: KEY,
+        maxPendingConnections: 2,
+        maxConnections: 3,
+        onError: (e) => errors.push(e.code),
+      },
+      FULL_CAPABILITIES,
+      listener.start,
+    );
+    const iterator = server[Symbol.asyncIterator]();
+    listener.connectPeer();
+    listener.connectPeer();
+    await vi.waitFor(() => expect(liveResources().sockets).toBeGreaterThanOrEqual(2));
+    listener.connectPeer();
+    expect(listener.refused()).toBe(1);
+    const first = (await iterator.next()).value as ShutdownableSecureSocket;
+    listener.connectPeer();
+    expect(listener.refused()).toBe(1);
+    listener.connectPeer();
+    expect(listener.refused()).toBe(2);
+    expect(errors).toEqual(['ERR_SERVER_BUSY', 'ERR_SERVER_BUSY']);
+    first.abort();
+    await server.close();
+  });
+
+  it('closes the sockets still queued when the server closes, and refuses connections after', async () => {
+    const listener = memoryListener();
+    const server = await listenWith({ cert: CERT, key: KEY }, FULL_CAPABILITIES, listener.start);
+    const peers = [listener.connectPeer(), listener.connectPeer()];
+    await vi.waitFor(() => expect(peers.every((peer) => peer.sink !== undefined)).toBe(true));
+    await server.close();
+    for (const peer of peers) await vi.waitFor(() => expect(peer.released).toBeGreaterThan(0));
+    listener.connectPeer();
+    expect(listener.refused()).toBe(1);
   });
 });

@@ -109,4 +109,34 @@ describe('resolveListenOptions', () => {
     );
     expect(error.message).toContain('"servername"');
   });
+
+  it('caps connections by default, takes 0 as no limit, and refuses anything but a non-negative integer', () => {
+    expect(resolveListenOptions({ cert: CERT, key: KEY })).toMatchObject({
+      maxPendingConnections: 128,
+      maxConnections: 10_000,
+    });
+    expect(
+      resolveListenOptions({ cert: CERT, key: KEY, maxPendingConnections: 0, maxConnections: 0 }),
+    ).toMatchObject({ maxPendingConnections: 0, maxConnections: 0 });
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '8']) {
+      const error = rejection(() =>
+        resolveListenOptions({ cert: CERT, key: KEY, maxConnections: bad } as ListenOptions),
+      );
+      expect(error.message).toContain('"maxConnections"');
+    }
+    expect(
+      rejection(() => resolveListenOptions({ cert: CERT, key: KEY, onError: 1 } as unknown as ListenOptions))
+        .message,
+    ).toContain('"onError"');
+  });
+
+  it("gives listen()'s errors the phase 'server'", () => {
+    try {
+      resolveListenOptions({ cert: CERT, key: KEY, maxPendingConnections: -1 });
+    } catch (error) {
+      expect(isSecureSocketError(error) && error.phase).toBe('server');
+      return;
+    }
+    throw new Error('expected a SecureSocketError');
+  });
 });

@@ -40,4 +40,8 @@ export const capabilities: Capabilities = Object.freeze({
   versionBounds: false,
   // Deno.listenTls cannot ask a client for a certificate (core refuses requestClientCert).
   requestClientCertificates: false,
+  // An accepted TlsConn runs its handshake in the background from accept() on, and close() does not
+  // stop it: a silent client keeps its TCP connection until it sends or closes (measured: still open
+  // after 10 minutes), and a refused client still completes its handshake before the close_notify.
+  dropDuringHandshake: false,
 });

@@ -61,9 +61,9 @@ export function fromDenoError(error: unknown, phase: ErrorPhase): SecureSocketEr
 
 /** Deno.listenTls throws a plain Error for a key it cannot parse or that does not match the certificate. */
 export function fromListenError(error: unknown): SecureSocketError {
-  if (nameOf(error) !== 'Error') return fromDenoError(error, 'connect');
+  if (nameOf(error) !== 'Error') return fromDenoError(error, 'server');
   return new SecureSocketError('ERR_INVALID_OPTION', `Deno rejected cert/key: ${(error as Error).message}`, {
-    phase: 'connect',
+    phase: 'server',
     cause: error,
   });
 }
@@ -73,8 +73,8 @@ export function isTruncation(error: unknown): boolean {
   return nameOf(error) === 'UnexpectedEof';
 }
 
-export function unsupported(what: string): SecureSocketError {
-  return new SecureSocketError('ERR_UNSUPPORTED', `Deno cannot honour ${what}`, { phase: 'connect' });
+export function unsupported(what: string, phase: ErrorPhase = 'connect'): SecureSocketError {
+  return new SecureSocketError('ERR_UNSUPPORTED', `Deno cannot honour ${what}`, { phase });
 }
 
 export function runtimeUnsupported(): SecureSocketError {

@@ -41,7 +41,8 @@ export function listen(options: ListenOptions, onSocket?: SocketHandler): Promis
 }
 
 async function startListener(accept: AcceptConnection, options: ResolvedListenOptions): Promise<Listener> {
-  if (options.keepAlive) throw unsupported('keepAlive on a server (an accepted TlsConn has no setKeepAlive)');
+  if (options.keepAlive)
+    throw unsupported('keepAlive on a server (an accepted TlsConn has no setKeepAlive)', 'server');
   let listener: Deno.TlsListener;
   try {
     listener = Deno.listenTls({
@@ -91,13 +92,17 @@ class DenoListener implements Listener {
         // Anything else (a connection aborted before accept, no file descriptor left): core reports
         // it through onHandshakeError, and accepting goes on after a pause.
         const failure = fromDenoError(error, 'connect');
-        accept(() => Promise.reject(failure));
+        accept({ open: () => Promise.reject(failure), refuse: () => {} });
         retryMs = Math.min(retryMs === 0 ? FIRST_ACCEPT_RETRY_MS : retryMs * 2, MAX_ACCEPT_RETRY_MS);
         await this.#wait(retryMs);
         continue;
       }
       retryMs = 0;
-      accept((context) => establishDenoTransport(conn, context, CLIENT_PEER));
+      accept({
+        open: (context) => establishDenoTransport(conn, context, CLIENT_PEER),
+        // Deno has no RST and no way to stop the handshake it already started: see dropDuringHandshake.
+        refuse: () => closeIfOpen(conn),
+      });
     }
   }
 

@@ -21,6 +21,14 @@
  *   sends or closes (still open after 10 s of silence), and nothing public can force it shut: a
  *   handshake timeout or abort is reported at once, but against a silent peer the socket lingers
  *   outside Deno's resource table. `connect.handshake-timeout`, `connect.signal-abort`.
+ *   An accepted TlsConn is worse: its handshake runs from accept() on, whether or not handshake() is
+ *   called, and neither close(), closeWrite(), readable.cancel(), writable.abort() nor dispose stops
+ *   it. A silent client stays connected after core's handshake timeout (still open after 10
+ *   minutes, both when handshake() was pending and when it was never called), and a connection
+ *   refused over a server cap still completes its handshake, then gets close_notify and FIN.
+ *   `dropDuringHandshake` is false: `server.handshake-timeout.drops-connection` is unsupported;
+ *   `server.handshake-timeout.reported`, `server.pending-cap` and `server.max-connections` hold
+ *   without the "no handshake byte" part.
  * - `close()` sends close_notify but never waits, and the peer's late close_notify then draws a
  *   RST: shutdownWrite() is `closeWrite()` (close_notify and FIN at once), the read loop reads on to
  *   null, and core calls release() (= close()) only when both directions are done.

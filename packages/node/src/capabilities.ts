@@ -27,4 +27,7 @@ export const capabilities: Capabilities = Object.freeze({
   disableVerification: true,
   versionBounds: true,
   requestClientCertificates: true,
+  // The adapter holds the raw TCP socket of every accepted connection: destroy() or resetAndDestroy()
+  // ends it at once, whatever the handshake is doing.
+  dropDuringHandshake: true,
 });

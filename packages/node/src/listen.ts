@@ -43,23 +43,38 @@ export function listen(
         handshakeTimeout: 0,
       });
       const server: Server = createServer({ allowHalfOpen: true, noDelay: resolved.noDelay }, (raw) => {
-        if (resolved.keepAlive) raw.setKeepAlive(true, resolved.keepAlive.initialDelayMs);
-        accept((context) => handshakes.run(raw, context));
+        accept({
+          open: (context) => {
+            if (resolved.keepAlive) raw.setKeepAlive(true, resolved.keepAlive.initialDelayMs);
+            return handshakes.run(raw, context);
+          },
+          refuse: () => {
+            // A refused client may already be gone; its error must not be an uncaught one.
+            raw.on('error', () => {});
+            raw.resetAndDestroy();
+          },
+        });
       });
       return new Promise((resolve, reject) => {
-        server.once('error', (error) => reject(fromNodeError(error, 'connect')));
+        server.once('error', (error) => reject(fromNodeError(error, 'server')));
         server.listen(resolved.port, resolved.hostname, () => {
           const address = server.address();
           const port = typeof address === 'object' && address ? address.port : resolved.port;
-          resolve({
-            address: { hostname: resolved.hostname, port },
-            close: () => new Promise<void>((done) => server.close(() => done())),
-          });
+          resolve({ address: { hostname: resolved.hostname, port }, close: () => stopListening(server) });
         });
       });
     },
     onSocket as SocketHandler | undefined,
   );
+}
+
+/**
+ * net.Server.close(callback) calls back only once every accepted connection has closed, which would
+ * make server.close() wait for sockets that are the application's. The listening descriptor itself
+ * is closed synchronously inside close(): new connects are refused from then on. `server.close.prompt`.
+ */
+async function stopListening(server: Server): Promise<void> {
+  if (server.listening) server.close();
 }
 
 /**

@@ -22,7 +22,14 @@
  *   and core decides when to answer. `peer-close.half-open`, `peer-close.answers`.
  * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
  *   reported, never a guess. `truncation.*` are `unsupported` here.
- * - No handshake timeout exists natively (Q10): core's. `connect.handshake-timeout`.
+ * - No handshake timeout exists natively (Q10): core's, and a server's handshake that times out
+ *   destroys the raw socket, so a silent client sees its connection end. `connect.handshake-timeout`,
+ *   `server.handshake-timeout.reported`, `server.handshake-timeout.drops-connection`.
+ * - `net.Server.close(callback)` calls back only once every accepted connection has closed:
+ *   listen.ts resolves once the listening descriptor is closed. `server.close.prompt`,
+ *   `server.iteration-break.prompt`, `server.close.closes-queued`, `server.iteration-stop.closes-queued`.
+ * - A connection refused over a server cap is `resetAndDestroy()`ed in the 'connection' callback,
+ *   before TLS touches it: a RST and no handshake byte. `server.pending-cap`, `server.max-connections`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';

@@ -2,20 +2,24 @@
  * The same shutdown requirements with our listen() socket as the server and the peer as the client.
  * On the wire, c2s is the peer's direction and s2c ours.
  */
+import { liveResources, type SecureSocketError, type ShutdownableSecureSocket } from '@closenotify/core';
 import {
+  CaseFailure,
   check,
   closingEvents,
   delay,
   endsWith,
   equal,
+  eventually,
   HANG_GUARD_MS,
   readBytes,
   readToEnd,
   rejectsWith,
+  settlesWithin,
   within,
 } from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
-import type { Step } from '../peer-client.ts';
+import type { PeerHandle, PeerReport, Step } from '../peer-client.ts';
 
 const MIB = 1024 * 1024;
 
@@ -34,6 +38,99 @@ async function accepted(
   return { peer, socket: await next() };
 }
 
+/**
+ * Bounds for what must happen without waiting on anyone: generous, they catch hangs (a close that
+ * waits for clients measured seconds to forever), never speed.
+ */
+const PROMPTLY_MS = 5000;
+
+/** A client-role peer that handshakes and then waits for our end of the stream. */
+function waitingClient(ctx: CaseContext, port: number): Promise<PeerHandle> {
+  return ctx.peer({ role: 'client', connect: { port }, steps: [{ op: 'readUntilEnd' }] });
+}
+
+/** Until the peer's handshake is done, plus a moment for our side of it to finish too. */
+async function handshaken(peer: PeerHandle, what: string): Promise<void> {
+  let report = await peer.report();
+  for (const deadline = performance.now() + PROMPTLY_MS; !report.handshake; report = await peer.report()) {
+    check(
+      !report.done,
+      `${what}: the connection ended before its handshake: ${report.log.map((l) => l.text).join('; ')}`,
+    );
+    check(performance.now() < deadline, `${what}: no handshake within ${PROMPTLY_MS} ms`);
+    await delay(20);
+  }
+  // The client is done after sending its Finished, the server once it read it: were our side still
+  // handshaking, the case would take the abort path, which must close the connection too.
+  await delay(100);
+}
+
+/**
+ * The connection of a client peer ended: its script is over and our FIN or RST is on the wire (a
+ * close_notify alone ends the stream, not the connection). Returns the peer's report.
+ */
+async function ended(peer: PeerHandle, what: string): Promise<PeerReport> {
+  const deadline = performance.now() + PROMPTLY_MS;
+  for (;;) {
+    const report = await peer.report();
+    const sent = closingEvents(report.wire, 's2c');
+    if (report.done && (sent.includes('fin') || sent.includes('rst'))) return report;
+    if (performance.now() > deadline) {
+      throw new CaseFailure(
+        `${what}: the connection did not end within ${PROMPTLY_MS} ms (we sent [${sent.join(', ')}]; ${report.log.map((l) => l.text).join('; ')})`,
+      );
+    }
+    await delay(20);
+  }
+}
+
+/** The listening port is closed: a new connect is refused. */
+async function portRefuses(ctx: CaseContext, port: number): Promise<void> {
+  await rejectsWith(ctx.connect({ port }), 'ERR_CONNECT_REFUSED', 'a new connect to the closed server');
+}
+
+/** A client that answers our "ping" with "pong", then closes after us. */
+const PING_PONG: Step[] = [
+  { op: 'read', bytes: 4 },
+  { op: 'sendText', text: 'pong' },
+  { op: 'readUntilEnd' },
+  { op: 'closeNotify' },
+];
+
+/** A handed-out socket carries data both ways (after its server closed) and closes cleanly. */
+async function pingPong(socket: ShutdownableSecureSocket, what: string): Promise<void> {
+  await socket.write('ping');
+  equal(new TextDecoder().decode(await readBytes(socket, 4)), 'pong', `${what}: the reply`);
+  equal((await socket.close()).initiator, 'local', `${what}: close() initiator`);
+}
+
+async function noLiveSockets(what: string): Promise<void> {
+  await eventually(() => liveResources().sockets === 0, PROMPTLY_MS, `${what}: every socket closed`);
+}
+
+/**
+ * A client beyond a cap: refused before any TLS work (no handshake byte from us where the runtime
+ * can drop a connection that early; a RST where it has one), reported to onError as ERR_SERVER_BUSY.
+ */
+async function refused(ctx: CaseContext, port: number, errors: SecureSocketError[]): Promise<void> {
+  const busy = errors.length;
+  const report = await ended(await waitingClient(ctx, port), 'the client beyond the cap');
+  if (ctx.adapter.capabilities.dropDuringHandshake) {
+    const handshake = report.wire.filter((event) => event.dir === 's2c' && event.kind === 'handshake');
+    check(
+      report.handshake === undefined && handshake.length === 0,
+      `the client beyond the cap got a handshake: ${report.handshake?.protocol ?? ''} [${handshake.map((e) => (e.kind === 'handshake' ? e.type : '')).join(', ')}]`,
+    );
+  }
+  if (ctx.adapter.capabilities.abortiveReset) {
+    endsWith(closingEvents(report.wire, 's2c'), ['rst'], 'what the client beyond the cap got');
+  }
+  await eventually(() => errors.length > busy, PROMPTLY_MS, 'onError for the refused client');
+  const error = errors[busy]!;
+  equal(error.code, 'ERR_SERVER_BUSY', 'onError code');
+  equal(error.phase, 'server', 'onError phase');
+}
+
 export const serverCases: ConformanceCase[] = [
   {
     id: 'server.address-in-use',
@@ -43,7 +140,232 @@ export const serverCases: ConformanceCase[] = [
     requires: ['server'],
     async run(ctx) {
       const { server } = await ctx.listen();
-      await rejectsWith(ctx.listen({ port: server.address.port }), 'ERR_ADDRESS_IN_USE', 'second listen()');
+      const error = await rejectsWith(
+        ctx.listen({ port: server.address.port }),
+        'ERR_ADDRESS_IN_USE',
+        'second listen()',
+      );
+      equal(error.phase, 'server', 'phase');
+    },
+  },
+  {
+    id: 'server.close.prompt',
+    requirement:
+      'server.close() resolves once the listener is closed while a handed-out socket is open, and that socket still works',
+    source:
+      "contract v2: server.close() stops accepting; handed-out sockets stay the caller's (Node waited for every client)",
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen();
+      const port = server.address.port;
+      await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      const socket = await next();
+      await settlesWithin(server.close(), PROMPTLY_MS, 'server.close() with a client connected');
+      await portRefuses(ctx, port);
+      await pingPong(socket, 'the handed-out socket after server.close()');
+    },
+  },
+  {
+    id: 'server.iteration-break.prompt',
+    requirement:
+      'breaking out of for await over a server closes it at once, and the socket taken in the loop still works',
+    source:
+      "contract v2: server.close() stops accepting; handed-out sockets stay the caller's (Node waited for every client)",
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const server = await ctx.serve();
+      const port = server.address.port;
+      await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      const taken = (async () => {
+        for await (const socket of server) return socket;
+        throw new Error('the iterator ended without a socket');
+      })();
+      const socket = await settlesWithin(taken, PROMPTLY_MS, 'for await ... return with a client connected');
+      try {
+        await portRefuses(ctx, port);
+        await pingPong(socket, 'the socket taken in the loop');
+      } finally {
+        socket.abort();
+      }
+    },
+  },
+  {
+    id: 'server.close.closes-queued',
+    requirement:
+      'server.close() closes the accepted sockets nobody took from the iterator: their clients see the end, none stays live',
+    source: 'contract v2: accepted sockets never handed out are closed',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const server = await ctx.serve();
+      const port = server.address.port;
+      const clients = [await waitingClient(ctx, port), await waitingClient(ctx, port)];
+      for (const [index, client] of clients.entries()) await handshaken(client, `client ${index + 1}`);
+      await settlesWithin(server.close(), PROMPTLY_MS, 'server.close() with two queued sockets');
+      for (const [index, client] of clients.entries()) await ended(client, `client ${index + 1}`);
+      await noLiveSockets('after server.close()');
+    },
+  },
+  {
+    id: 'server.iteration-stop.closes-queued',
+    requirement:
+      'ending a for await loop over a server closes the sockets still queued, and the one taken stays open',
+    source: "contract v2: accepted sockets never handed out are closed; handed-out ones stay the caller's",
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const server = await ctx.serve();
+      const port = server.address.port;
+      const first = await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      await handshaken(first, 'client 1');
+      const second = await waitingClient(ctx, port);
+      await handshaken(second, 'client 2');
+      const taken = (async () => {
+        for await (const socket of server) return socket;
+        throw new Error('the iterator ended without a socket');
+      })();
+      const socket = await settlesWithin(taken, PROMPTLY_MS, 'for await ... return with a socket queued');
+      try {
+        await ended(second, 'the queued client');
+        await pingPong(socket, 'the socket taken in the loop');
+      } finally {
+        socket.abort();
+      }
+      await noLiveSockets('after the loop ended');
+    },
+  },
+  {
+    id: 'server.pending-cap',
+    requirement:
+      'over maxPendingConnections a client is refused before any TLS work, onError gets ERR_SERVER_BUSY, and the server serves again once below',
+    source:
+      'contract v2: servers cap concurrent handshakes; a peer that never takes its sockets must not grow the queue',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const server = await ctx.serve({ maxPendingConnections: 1, onError: (error) => errors.push(error) });
+      const port = server.address.port;
+      const iterator = server[Symbol.asyncIterator]();
+      const first = await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      await handshaken(first, 'client 1');
+      await refused(ctx, port, errors);
+      const socket = (await settlesWithin(iterator.next(), PROMPTLY_MS, 'taking the queued socket')).value;
+      check(socket, 'the queued socket');
+      await pingPong(socket, 'the queued socket');
+      await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      const again = (await settlesWithin(iterator.next(), PROMPTLY_MS, 'a client once below the cap')).value;
+      check(again, 'the socket of a client once below the cap');
+      await pingPong(again, 'the socket of a client once below the cap');
+      equal(errors.length, 1, 'onError calls');
+    },
+  },
+  {
+    id: 'server.max-connections',
+    requirement:
+      'over maxConnections a client is refused before any TLS work, onError gets ERR_SERVER_BUSY, and the server serves again once a socket closed',
+    source: 'contract v2: servers cap their connections, handed-out ones included',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const { server, next } = await ctx.listen({
+        maxConnections: 1,
+        onError: (error) => errors.push(error),
+      });
+      const port = server.address.port;
+      await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      const socket = await next();
+      await refused(ctx, port, errors);
+      await pingPong(socket, 'the socket within the cap');
+      await ctx.peer({ role: 'client', connect: { port }, observe: false, steps: PING_PONG });
+      await pingPong(
+        await settlesWithin(next(), PROMPTLY_MS, 'a client once below the cap'),
+        'the next socket',
+      );
+      equal(errors.length, 1, 'onError calls');
+    },
+  },
+  {
+    id: 'server.handler-failure',
+    requirement:
+      'an onSocket handler that throws or rejects gets its socket aborted and onError gets ERR_HANDLER_FAILED with the thrown value as cause',
+    source: 'contract v2: no failure is swallowed; the same failure is handled alike on every runtime',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const thrown = [new Error('handler threw'), new Error('handler rejected')];
+      let calls = 0;
+      const server = await ctx.serve({ onError: (error) => errors.push(error) }, () => {
+        calls += 1;
+        if (calls === 1) throw thrown[0];
+        return Promise.reject(thrown[1]);
+      });
+      const port = server.address.port;
+      for (const [index, cause] of thrown.entries()) {
+        const report = await ended(await waitingClient(ctx, port), `client ${index + 1}`);
+        const sent = closingEvents(report.wire, 's2c');
+        if (ctx.adapter.capabilities.abortiveReset) {
+          endsWith(sent, ['rst'], `what client ${index + 1} got`);
+          check(!sent.includes('alert:close_notify'), `close_notify before the RST: [${sent.join(', ')}]`);
+        }
+        await eventually(
+          () => errors.length > index,
+          PROMPTLY_MS,
+          `onError for handler failure ${index + 1}`,
+        );
+        const error = errors[index]!;
+        equal(error.code, 'ERR_HANDLER_FAILED', `onError code ${index + 1}`);
+        equal(error.phase, 'server', `onError phase ${index + 1}`);
+        check(error.cause === cause, `onError cause ${index + 1}: ${String(error.cause)}`);
+      }
+      await noLiveSockets('after both handlers failed');
+    },
+  },
+  {
+    id: 'server.handshake-timeout.reported',
+    requirement:
+      'a client that connects and never sends a ClientHello is reported to onHandshakeError as ERR_HANDSHAKE_TIMEOUT at handshakeTimeoutMs',
+    source: 'contract v2: servers have a handshake timeout by default (slow or silent clients)',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const { server } = await ctx.listen({
+        handshakeTimeoutMs: 300,
+        onHandshakeError: (error) => errors.push(error),
+      });
+      const started = performance.now();
+      await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port, silent: true },
+        observe: false,
+        steps: [{ op: 'readUntilEnd' }],
+      });
+      await eventually(() => errors.length > 0, PROMPTLY_MS, 'onHandshakeError for the silent client');
+      within(performance.now() - started, 290, 60_000, 'the handshake timeout');
+      equal(errors[0]!.code, 'ERR_HANDSHAKE_TIMEOUT', 'onHandshakeError code');
+    },
+  },
+  {
+    id: 'server.handshake-timeout.drops-connection',
+    requirement:
+      'a client that connects and never sends a ClientHello sees its TCP connection end (FIN or RST) at handshakeTimeoutMs',
+    source:
+      'contract v2: servers have a handshake timeout by default (slow or silent clients hold descriptors)',
+    tls: 'any',
+    requires: ['server', 'dropDuringHandshake'],
+    async run(ctx) {
+      const { server } = await ctx.listen({ handshakeTimeoutMs: 300 });
+      const client = await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port, silent: true },
+        steps: [{ op: 'readUntilEnd' }],
+      });
+      await ended(client, 'the silent client');
     },
   },
   {
