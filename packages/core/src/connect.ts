@@ -24,25 +24,14 @@ function unsupported(what: string): SecureSocketError {
   });
 }
 
-/** Options a runtime cannot honour are refused up front, never silently ignored. */
-export function assertSupported(
-  options: ResolvedSocketOptions & Partial<ResolvedConnectOptions>,
-  capabilities: Capabilities,
-): void {
-  if (options.keepAlive && !capabilities.keepAlive) throw unsupported('keepAlive');
+/** What connect() and listen() share: options a runtime cannot honour on any socket. */
+function assertSocketSupported(options: ResolvedSocketOptions, capabilities: Capabilities): void {
   if (
     options.keepAlive &&
     options.keepAlive.initialDelayMs !== undefined &&
     !capabilities.keepAliveInitialDelay
   ) {
     throw unsupported('keepAlive.initialDelayMs (only keepAlive: true)');
-  }
-  if (options.secureTransport === 'starttls' && !capabilities.startTls) {
-    throw unsupported("secureTransport: 'starttls'");
-  }
-  if (options.cert !== undefined && !capabilities.clientCertificates) throw unsupported('cert/key');
-  if (options.dangerouslyDisableVerification && !capabilities.disableVerification) {
-    throw unsupported('dangerouslyDisableVerification');
   }
   if ((options.minVersion !== 'TLSv1.2' || options.maxVersion !== 'TLSv1.3') && !capabilities.versionBounds) {
     throw unsupported(
@@ -51,9 +40,31 @@ export function assertSupported(
   }
 }
 
-/** The same refusal for listen(): what a server socket cannot honour on this runtime. */
+/**
+ * Options a runtime cannot honour are refused up front, never silently ignored. A default it cannot
+ * honour (noDelay) is declared in its capabilities instead: refusing it would refuse every call.
+ */
+export function assertSupported(options: ResolvedConnectOptions, capabilities: Capabilities): void {
+  assertSocketSupported(options, capabilities);
+  if (options.keepAlive && !capabilities.keepAlive) throw unsupported('keepAlive');
+  if (options.secureTransport === 'starttls' && !capabilities.startTls) {
+    throw unsupported("secureTransport: 'starttls'");
+  }
+  if (options.cert !== undefined && !capabilities.clientCertificates) throw unsupported('cert/key');
+  if (options.cert !== undefined && !capabilities.clientCertificateSocketOptions) {
+    if (options.keepAlive) throw unsupported('keepAlive with a client certificate');
+    if (options.noDelayRequested) throw unsupported('noDelay: true with a client certificate');
+  }
+  if (options.dangerouslyDisableVerification && !capabilities.disableVerification) {
+    throw unsupported('dangerouslyDisableVerification');
+  }
+}
+
+/** The same refusal for listen(): what an accepted socket cannot honour on this runtime. */
 export function assertListenSupported(options: ResolvedListenOptions, capabilities: Capabilities): void {
-  assertSupported(options, capabilities);
+  assertSocketSupported(options, capabilities);
+  if (options.keepAlive && !capabilities.serverKeepAlive) throw unsupported('keepAlive on a server');
+  if (options.noDelayRequested && !capabilities.serverNoDelay) throw unsupported('noDelay: true on a server');
   if (options.requestClientCert && !capabilities.requestClientCertificates)
     throw unsupported('requestClientCert');
 }

@@ -26,6 +26,9 @@
  *   Resolving on Node's write callback instead cut awaited 100 B writes from 0.41x raw to 0.06x
  *   (medians of 15 interleaved rounds); copying every chunk cost bulk sends 0.64x raw against 0.79x.
  *   `data.reused-buffer`, `server.data.reused-buffer`.
+ * - `setKeepAlive(true, ms)` rounds the delay down to whole seconds and reads 0 as "keep the system
+ *   default", so 300 ms left TCP_KEEPIDLE at 7200 s: core rounds every delay to at least one second.
+ *   `socket-options.keep-alive-short-delay`, `server.socket-options.keep-alive-short-delay`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
