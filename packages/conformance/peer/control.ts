@@ -5,7 +5,12 @@
 //   POST /socket-options (the kernel's view of a socket of the runtime under test)
 import http from 'node:http';
 import type { Pki } from '@closenotify/test-pki';
-import type { ExternalProgram, ExternalSpec, SocketOptionsQuery } from '../src/peer-client.ts';
+import type {
+  ExternalProgram,
+  ExternalSpec,
+  KernelSocketOptions,
+  SocketOptionsQuery,
+} from '../src/peer-client.ts';
 import { ExternalPeer, installedPrograms } from './external.ts';
 import { Peer } from './peer.ts';
 import { kernelSocketOptions, SocketProbeUnavailable } from './socket-options.ts';
@@ -155,9 +160,8 @@ export class ControlServer {
     return { id: external.id, port: external.port };
   }
 
-  async #socketOptions(
-    body: unknown,
-  ): Promise<{ options: Awaited<ReturnType<typeof kernelSocketOptions>> | null }> {
+  /** `options: null`: the daemon cannot look (no python3); the case then reports "not run". */
+  async #socketOptions(body: unknown): Promise<{ options: KernelSocketOptions | null }> {
     const query = (body ?? {}) as Partial<Record<keyof SocketOptionsQuery, unknown>>;
     for (const key of ['pid', 'localPort', 'remotePort'] as const) {
       const value = query[key];

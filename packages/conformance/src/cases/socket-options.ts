@@ -94,7 +94,7 @@ function clientCase(item: OptionsCase): ConformanceCase {
   return {
     id: `socket-options.${item.name}`,
     requirement: item.requirement,
-    source: 'DESIGN §2 ConnectOptions noDelay / keepAlive; tcp(7), socket(7)',
+    source: 'the noDelay and keepAlive options of connect(); tcp(7), socket(7)',
     tls: 'any',
     requires: item.requires,
     async run(ctx) {
@@ -112,7 +112,7 @@ function serverCase(item: OptionsCase): ConformanceCase {
   return {
     id: `server.socket-options.${item.name}`,
     requirement: `an accepted socket: ${item.requirement}`,
-    source: 'DESIGN §2 ListenOptions noDelay / keepAlive; tcp(7), socket(7)',
+    source: 'the noDelay and keepAlive options of listen(); tcp(7), socket(7)',
     tls: 'any',
     requires: ['server', ...item.requires, ...item.serverRequires],
     async run(ctx) {
@@ -133,7 +133,7 @@ export const socketOptionsCases: ConformanceCase[] = [
   {
     id: 'socket-options.client-certificate',
     requirement: 'a client presenting a certificate gets TCP_NODELAY and SO_KEEPALIVE like any other client',
-    source: 'DESIGN §2 ConnectOptions noDelay / keepAlive, cert / key',
+    source: 'the noDelay, keepAlive and cert/key options of connect(); tcp(7)',
     tls: 'any',
     requires: ['clientCertificates', 'keepAlive', 'clientCertificateSocketOptions'],
     async run(ctx) {
