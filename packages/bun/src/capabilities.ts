@@ -24,6 +24,9 @@ export const capabilities: Capabilities = Object.freeze({
   keepAlive: true,
   // setKeepAlive(true, ms) sets TCP_KEEPIDLE in whole seconds (7000 ms: `ss` shows 6.99 s).
   keepAliveInitialDelay: true,
+  serverNoDelay: true,
+  serverKeepAlive: true,
+  clientCertificateSocketOptions: true,
   idleTimeout: true,
   startTls: false,
   server: true,

@@ -6,7 +6,10 @@
  * - `write()` does not buffer: it returns how many bytes it took (4063232 of a 4 MiB write on
  *   loopback) and the rest waits for the `drain` handler. The transport keeps that one remainder and
  *   writes it from `drain`; core never writes again before it is taken, so nothing queues without
- *   bound. `data.sha256-16mib`, `data.small-writes-in-order`, `data.peer-stops-reading`.
+ *   bound. What Bun took is encrypted at once, and the write's promise stays pending while a
+ *   remainder of the caller's chunk is kept, so the caller owns its buffer again once write()
+ *   resolves. `data.sha256-16mib`, `data.small-writes-in-order`, `data.peer-stops-reading`,
+ *   `data.reused-buffer`, `server.data.reused-buffer`.
  * - `end()` sends close_notify but holds the FIN until the socket finally closes (it left only after
  *   the peer's own FIN); `shutdown()` sends close_notify and the FIN together (0.3 ms apart, before
  *   the peer answered): shutdownWrite() uses `shutdown()`. Ciphertext still queued behind a full
@@ -59,6 +62,9 @@
  * - TLSOptions has no minVersion/maxVersion; `secureOptions` with SSL_OP_NO_TLSv1_2 / _3 is
  *   honoured on the wire in both roles (NO_TLSv1_3 negotiates TLS 1.2; NO_TLSv1_2 against a TLS 1.2
  *   peer ends in its protocol_version alert). `connect.session-info` on TLS 1.2.
+ * - `setKeepAlive(true, ms)` sets TCP_KEEPIDLE to whole seconds and raises a sub-second delay to
+ *   one; core rounds every delay the same way, so Node and Bun set the same value. `setNoDelay` and
+ *   `setKeepAlive` reach the kernel socket in both roles. `socket-options.*`, `server.socket-options.*`.
  * - `timeout()` has a 4 s granularity and ignores reads (research Q7): unused, core runs the idle and handshake
  *   timers, and the transport frees the socket when core gives up. `idle.*`,
  *   `connect.handshake-timeout`, `connect.signal-abort`.
@@ -119,14 +125,6 @@ interface PendingWrite extends Settlement {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * Bun sets TCP_KEEPIDLE to delay / 1000 whole seconds and reads 0 as "keep the system default", so
- * a sub-second delay becomes the shortest one it can set.
- */
-function keepAliveDelayMs(initialDelayMs: number | undefined): number {
-  return initialDelayMs ? Math.max(initialDelayMs, 1000) : 0;
-}
 
 function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
   return new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket closed before the bytes were sent', {
@@ -284,7 +282,8 @@ export class BunConnection implements Transport {
     this.#phase = 'handshaking';
     socket.setNoDelay(this.#settings.noDelay);
     const { keepAlive } = this.#settings;
-    if (keepAlive) socket.setKeepAlive(true, keepAliveDelayMs(keepAlive.initialDelayMs));
+    // Core rounds the delay to whole seconds; Bun reads 0 as "keep the system default".
+    if (keepAlive) socket.setKeepAlive(true, keepAlive.initialDelayMs ?? 0);
   }
 
   #handshakeFinished(success: boolean, authorizationError: Error | null): void {

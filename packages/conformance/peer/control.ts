@@ -2,11 +2,18 @@
 //   GET /pki · POST /peers · GET /peers/:id[?wait=done&timeoutMs=N] · POST /peers/:id/signal
 //   DELETE /peers/:id · POST /shutdown
 //   GET /external · POST /external · GET /external/:id · DELETE /external/:id (third-party servers)
+//   POST /socket-options (the kernel's view of a socket of the runtime under test)
 import http from 'node:http';
 import type { Pki } from '@closenotify/test-pki';
-import type { ExternalProgram, ExternalSpec } from '../src/peer-client.ts';
+import type {
+  ExternalProgram,
+  ExternalSpec,
+  KernelSocketOptions,
+  SocketOptionsQuery,
+} from '../src/peer-client.ts';
 import { ExternalPeer, installedPrograms } from './external.ts';
 import { Peer } from './peer.ts';
+import { kernelSocketOptions, SocketProbeUnavailable } from './socket-options.ts';
 import { parsePeerSpec, SpecError } from './spec.ts';
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -111,6 +118,8 @@ export class ControlServer {
         await external.stop();
         return this.#send(response, 200, {});
       }
+      case 'POST /socket-options':
+        return this.#send(response, 200, await this.#socketOptions(await readJson(request)));
       case 'POST /shutdown':
         response.setHeader('connection', 'close');
         response.once('finish', this.#onShutdownRequest);
@@ -149,6 +158,23 @@ export class ControlServer {
     const external = await ExternalPeer.start(`x${this.#nextId++}`, spec as ExternalSpec, this.#pki);
     this.#externals.set(external.id, external);
     return { id: external.id, port: external.port };
+  }
+
+  /** `options: null`: the daemon cannot look (no python3); the case then reports "not run". */
+  async #socketOptions(body: unknown): Promise<{ options: KernelSocketOptions | null }> {
+    const query = (body ?? {}) as Partial<Record<keyof SocketOptionsQuery, unknown>>;
+    for (const key of ['pid', 'localPort', 'remotePort'] as const) {
+      const value = query[key];
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+        throw new HttpError(400, `${key} must be a positive integer, got ${JSON.stringify(value)}`);
+      }
+    }
+    try {
+      return { options: await kernelSocketOptions(query as SocketOptionsQuery) };
+    } catch (error) {
+      if (error instanceof SocketProbeUnavailable) return { options: null };
+      throw new HttpError(422, (error as Error).message);
+    }
   }
 
   #external(id: string | undefined): ExternalPeer {

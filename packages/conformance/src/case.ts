@@ -13,6 +13,7 @@ import type {
 import type {
   ExternalHandle,
   ExternalSpec,
+  KernelSocketOptions,
   PeerHandle,
   PeerPki,
   PeerSpec,
@@ -66,6 +67,11 @@ export interface CaseContext {
     options?: Partial<ListenOptions>,
     onSocket?: (socket: ShutdownableSecureSocket) => unknown,
   ): Promise<SecureServer>;
+  /**
+   * What the kernel says is set on the socket (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE), read by the
+   * peer daemon from this runtime's process; throws NotRun where the daemon cannot look (no python3).
+   */
+  kernelSocketOptions(socket: ShutdownableSecureSocket): Promise<KernelSocketOptions>;
   /** A step for the failure message. */
   note(text: string): void;
 }

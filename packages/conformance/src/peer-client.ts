@@ -173,6 +173,23 @@ export interface ExternalHandle {
   stop(): Promise<void>;
 }
 
+/** Which TCP socket of which process to inspect: the runtime's pid and the socket's two ports. */
+export interface SocketOptionsQuery {
+  pid: number;
+  localPort: number;
+  remotePort: number;
+}
+
+/** What the kernel says is set on a socket (getsockopt), whatever the runtime's API claims. */
+export interface KernelSocketOptions {
+  /** SO_KEEPALIVE. */
+  keepAlive: boolean;
+  /** TCP_KEEPIDLE: seconds of silence before the first probe (the kernel keeps it even with keepAlive off). */
+  keepIdleSeconds: number;
+  /** TCP_NODELAY: Nagle's algorithm is off. */
+  noDelay: boolean;
+}
+
 export class PeerClient {
   readonly #controlUrl: string;
 
@@ -205,6 +222,19 @@ export class PeerClient {
         await this.request('DELETE', `/external/${id}`);
       },
     };
+  }
+
+  /**
+   * The kernel's view of a socket in the runtime under test, or null where the daemon cannot look
+   * (python3, which the probe runs, is not installed).
+   */
+  async kernelSocketOptions(query: SocketOptionsQuery): Promise<KernelSocketOptions | null> {
+    const answer = await this.request<{ options: KernelSocketOptions | null }>(
+      'POST',
+      '/socket-options',
+      query,
+    );
+    return answer.options;
   }
 
   async shutdown(): Promise<void> {

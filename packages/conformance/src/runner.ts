@@ -307,6 +307,17 @@ class CaseScope {
         this.#servers.push(server);
         return server;
       },
+      kernelSocketOptions: async (socket) => {
+        const { localAddress, remoteAddress } = await socket.opened;
+        if (!localAddress || !remoteAddress) {
+          throw new InfrastructureError('the socket reports no local or remote address to find it by');
+        }
+        const query = { pid: runtimePid(), localPort: localAddress.port, remotePort: remoteAddress.port };
+        const options = await infrastructure(() => client.kernelSocketOptions(query));
+        if (!options)
+          throw new NotRun('python3 is not installed (the peer daemon reads socket options with it)');
+        return options;
+      },
       note: (text: string) => {
         this.notes.push(text);
       },
@@ -322,6 +333,14 @@ class CaseScope {
     for (const peer of this.#peers) await peer.stop().catch((e: unknown) => problems.push(describe(e)));
     return problems.length > 0 ? `teardown: ${problems.join('; ')}` : undefined;
   }
+}
+
+/** This runtime's process id: `Deno.pid` in Deno, `process.pid` in Node and Bun. */
+function runtimePid(): number {
+  const runtime = globalThis as { Deno?: { pid: number }; process?: { pid: number } };
+  const pid = runtime.Deno?.pid ?? runtime.process?.pid;
+  if (pid === undefined) throw new InfrastructureError('this runtime exposes no process id');
+  return pid;
 }
 
 async function infrastructure<T>(call: () => Promise<T>): Promise<T> {

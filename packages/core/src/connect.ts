@@ -18,44 +18,62 @@ export type ConnectTransport = (
   options: ResolvedConnectOptions,
 ) => Promise<OpenedTransport>;
 
-function unsupportedOption(what: string, phase: ErrorPhase): SecureSocketError {
+function unsupported(what: string, phase: ErrorPhase = 'connect'): SecureSocketError {
   return new SecureSocketError('ERR_UNSUPPORTED', `This runtime's adapter cannot honour ${what}`, { phase });
 }
 
-/** Options a runtime cannot honour are refused up front, never silently ignored. */
-export function assertSupported(
-  options: ResolvedSocketOptions & Partial<ResolvedConnectOptions>,
+/** What connect() and listen() share: options a runtime cannot honour on any socket. */
+function assertSocketSupported(
+  options: ResolvedSocketOptions,
   capabilities: Capabilities,
-  phase: ErrorPhase = 'connect',
+  phase: ErrorPhase,
 ): void {
-  const unsupported = (what: string): SecureSocketError => unsupportedOption(what, phase);
-  if (options.keepAlive && !capabilities.keepAlive) throw unsupported('keepAlive');
   if (
     options.keepAlive &&
     options.keepAlive.initialDelayMs !== undefined &&
     !capabilities.keepAliveInitialDelay
   ) {
-    throw unsupported('keepAlive.initialDelayMs (only keepAlive: true)');
-  }
-  if (options.secureTransport === 'starttls' && !capabilities.startTls) {
-    throw unsupported("secureTransport: 'starttls'");
-  }
-  if (options.cert !== undefined && !capabilities.clientCertificates) throw unsupported('cert/key');
-  if (options.dangerouslyDisableVerification && !capabilities.disableVerification) {
-    throw unsupported('dangerouslyDisableVerification');
+    throw unsupported('keepAlive.initialDelayMs (only keepAlive: true)', phase);
   }
   if ((options.minVersion !== 'TLSv1.2' || options.maxVersion !== 'TLSv1.3') && !capabilities.versionBounds) {
     throw unsupported(
       `minVersion/maxVersion other than TLSv1.2..TLSv1.3 (${options.minVersion}..${options.maxVersion})`,
+      phase,
     );
   }
 }
 
-/** The same refusal for listen(): what a server socket cannot honour on this runtime. */
+/**
+ * Options a runtime cannot honour are refused up front, never silently ignored. A default it cannot
+ * honour (noDelay) is declared in its capabilities instead: refusing it would refuse every call.
+ */
+export function assertSupported(options: ResolvedConnectOptions, capabilities: Capabilities): void {
+  assertSocketSupported(options, capabilities, 'connect');
+  if (options.keepAlive && !capabilities.keepAlive) throw unsupported('keepAlive');
+  if (options.secureTransport === 'starttls' && !capabilities.startTls) {
+    throw unsupported("secureTransport: 'starttls'");
+  }
+  if (options.cert !== undefined && !capabilities.clientCertificates) throw unsupported('cert/key');
+  if (options.cert !== undefined && !capabilities.clientCertificateSocketOptions) {
+    if (options.keepAlive) throw unsupported('keepAlive with a client certificate');
+    if (options.noDelayRequested) throw unsupported('noDelay: true with a client certificate');
+  }
+  if (options.dangerouslyDisableVerification && !capabilities.disableVerification) {
+    throw unsupported('dangerouslyDisableVerification');
+  }
+}
+
+/** The same refusal for listen(): what an accepted socket cannot honour on this runtime. */
 export function assertListenSupported(options: ResolvedListenOptions, capabilities: Capabilities): void {
-  assertSupported(options, capabilities, 'server');
-  if (options.requestClientCert && !capabilities.requestClientCertificates)
-    throw unsupportedOption('requestClientCert', 'server');
+  assertSocketSupported(options, capabilities, 'server');
+  if (options.keepAlive && !capabilities.serverKeepAlive)
+    throw unsupported('keepAlive on a server', 'server');
+  if (options.noDelayRequested && !capabilities.serverNoDelay) {
+    throw unsupported('noDelay: true on a server', 'server');
+  }
+  if (options.requestClientCert && !capabilities.requestClientCertificates) {
+    throw unsupported('requestClientCert', 'server');
+  }
 }
 
 export async function connectWith(

@@ -21,8 +21,11 @@ export interface ResolvedSocketOptions {
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
   closeTimeoutMs: number;
+  /** initialDelayMs: whole seconds (in ms), at least one; 0 keeps the system default. */
   keepAlive: false | { initialDelayMs: number | undefined };
   noDelay: boolean;
+  /** The caller asked for noDelay: true (not the default): a socket that cannot have it refuses. */
+  noDelayRequested: boolean;
   truncation: TruncationPolicy;
   signal: AbortSignal | undefined;
 }
@@ -219,11 +222,20 @@ function keepAliveOf(record: Record<string, unknown>): ResolvedSocketOptions['ke
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const delay = (value as Record<string, unknown>).initialDelayMs;
     if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0 && delay <= MAX_TIMEOUT_MS) {
-      return { initialDelayMs: delay };
+      return { initialDelayMs: keepIdleMs(delay) };
     }
     throw invalid('keepAlive.initialDelayMs', 'a finite number of milliseconds, at least 0', delay);
   }
   throw invalid('keepAlive', 'a boolean or { initialDelayMs }', value);
+}
+
+/**
+ * TCP_KEEPIDLE counts whole seconds. Node rounds a delay down and reads 0 s as "keep the system
+ * default" (a 300 ms delay became 7200 s), Bun raises it to one second: round down here, to at least
+ * one second, so every runtime sets the same value. 0 still means the system default.
+ */
+function keepIdleMs(delayMs: number): number {
+  return delayMs === 0 ? 0 : Math.max(1, Math.floor(delayMs / 1000)) * 1000;
 }
 
 function signalOf(record: Record<string, unknown>): AbortSignal | undefined {
@@ -262,6 +274,7 @@ function sharedOptions(record: Record<string, unknown>): ResolvedSocketOptions {
     closeTimeoutMs: timeoutOf(record, 'closeTimeoutMs', DEFAULT_CLOSE_TIMEOUT_MS),
     keepAlive: keepAliveOf(record),
     noDelay: optionalBoolean(record, 'noDelay', true),
+    noDelayRequested: record.noDelay === true,
     truncation,
     signal: signalOf(record),
   };

@@ -11,7 +11,8 @@ export interface Transport {
   /**
    * Hands plaintext to the runtime, in order. Returns undefined when the runtime took the bytes
    * and can take more at once, or a promise that settles when it can (backpressure). Rejects, with a
-   * SecureSocketError, only when the bytes cannot be sent.
+   * SecureSocketError, only when the bytes cannot be sent. Once it returned undefined or its promise
+   * resolved, the chunk is the caller's again: a runtime that still holds it must have been given a copy.
    */
   write(chunk: Uint8Array): Promise<void> | undefined;
   /**

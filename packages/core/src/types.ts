@@ -167,9 +167,16 @@ export interface Capabilities {
   /** abort() puts a TCP RST on the wire. */
   abortiveReset: boolean;
   sessionInfo: SessionInfoCapabilities;
+  /** keepAlive (SO_KEEPALIVE) reaches a client socket. */
   keepAlive: boolean;
   /** keepAlive: { initialDelayMs } is honoured, not only on/off. */
   keepAliveInitialDelay: boolean;
+  /** An accepted socket gets TCP_NODELAY as noDelay says (default true); else it keeps the kernel's Nagle. */
+  serverNoDelay: boolean;
+  /** keepAlive reaches an accepted socket. */
+  serverKeepAlive: boolean;
+  /** noDelay and keepAlive reach a client socket that presents a certificate (cert/key) too. */
+  clientCertificateSocketOptions: boolean;
   idleTimeout: boolean;
   startTls: boolean;
   server: boolean;

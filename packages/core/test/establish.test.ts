@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type AcceptConnection,
+  assertListenSupported,
   connectWith,
   listenWith,
   liveResources,
   type OpenContext,
   type OpenTransport,
+  resolveListenOptions,
   SecureSocketError,
   type ShutdownableSecureSocket,
 } from '../src/index.ts';
@@ -131,6 +133,39 @@ describe('connectWith', () => {
     await expect(connectWith({ hostname: 'h', port: 0 }, limited, never)).rejects.toMatchObject({
       code: 'ERR_INVALID_OPTION',
     });
+  });
+
+  it('refuses socket options a certificate-presenting client or a server cannot have, never their defaults', async () => {
+    const limited = {
+      ...FULL_CAPABILITIES,
+      clientCertificateSocketOptions: false,
+      serverNoDelay: false,
+      serverKeepAlive: false,
+    };
+    const never = async (): Promise<never> => {
+      throw new Error('must not open');
+    };
+    const withCertificate = { hostname: 'h', port: 1, cert: CERT, key: KEY };
+    for (const extra of [{ keepAlive: true }, { noDelay: true }]) {
+      await expect(connectWith({ ...withCertificate, ...extra }, limited, never)).rejects.toMatchObject({
+        code: 'ERR_UNSUPPORTED',
+      });
+    }
+    for (const extra of [{}, { noDelay: false }]) {
+      await expect(connectWith({ ...withCertificate, ...extra }, limited, never)).rejects.toThrow(
+        'must not open',
+      );
+    }
+    const listenOptions = (extra: object) =>
+      resolveListenOptions({ port: 0, cert: CERT, key: KEY, ...extra });
+    for (const extra of [{ keepAlive: true }, { noDelay: true }]) {
+      expect(() => assertListenSupported(listenOptions(extra), limited)).toThrow(
+        expect.objectContaining({ code: 'ERR_UNSUPPORTED' }),
+      );
+    }
+    for (const extra of [{}, { noDelay: false }]) {
+      expect(() => assertListenSupported(listenOptions(extra), limited)).not.toThrow();
+    }
   });
 
   it('a peer end that arrives before core attached the transport is applied after the handshake', async () => {

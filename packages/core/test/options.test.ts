@@ -50,6 +50,22 @@ describe('resolveConnectOptions', () => {
     });
   });
 
+  it('rounds a keepAlive delay down to whole seconds, at least one; 0 keeps the system default', () => {
+    const delay = (initialDelayMs: number) =>
+      resolveConnectOptions({ hostname: 'h', port: 1, keepAlive: { initialDelayMs } }).keepAlive;
+    expect(delay(300)).toEqual({ initialDelayMs: 1000 });
+    expect(delay(2999)).toEqual({ initialDelayMs: 2000 });
+    expect(delay(0)).toEqual({ initialDelayMs: 0 });
+  });
+
+  it('tells an explicit noDelay: true from the default', () => {
+    const requested = (options: { noDelay?: boolean }) =>
+      resolveConnectOptions({ hostname: 'h', port: 1, ...options }).noDelayRequested;
+    expect(requested({})).toBe(false);
+    expect(requested({ noDelay: false })).toBe(false);
+    expect(requested({ noDelay: true })).toBe(true);
+  });
+
   const bad: Array<[string, Record<string, unknown>]> = [
     ['port', { port: 0 }],
     ['port', { port: 65536 }],

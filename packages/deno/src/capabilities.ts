@@ -23,10 +23,18 @@ export const capabilities: Capabilities = Object.freeze({
     localAddress: true,
     remoteAddress: true,
   }),
-  // Client side only: TcpConn.setKeepAlive(true) before startTls; the accepted TlsConn of a server has none.
+  // TcpConn.setKeepAlive(true) before startTls (client side; see serverKeepAlive).
   keepAlive: true,
   // setKeepAlive takes no delay: the kernel default applies (7200 s on Linux).
   keepAliveInitialDelay: false,
+  // An accepted TlsConn has no setNoDelay: TCP_NODELAY stays clear (Nagle on) whatever noDelay says,
+  // and core refuses an explicit noDelay: true on a server.
+  serverNoDelay: false,
+  // Nor setKeepAlive: core refuses keepAlive on a server.
+  serverKeepAlive: false,
+  // A client certificate needs Deno.connectTls, whose TlsConn has neither: Nagle stays on, and core
+  // refuses keepAlive and an explicit noDelay: true with cert/key.
+  clientCertificateSocketOptions: false,
   // Core's timer: Deno has no idle timeout of its own.
   idleTimeout: true,
   // Core has no startTls() on the socket yet.

@@ -51,16 +51,15 @@ async function startTlsOverTcp(context: OpenContext, options: ResolvedConnectOpt
 
 /**
  * Deno.startTls takes no client certificate; only Deno.connectTls does. Its TlsConn has no
- * setNoDelay, so the first exchange waits about 40 ms for the peer's delayed ACK (Nagle); it has no
- * setKeepAlive; and it verifies the very name it connects to, so servername must equal hostname.
+ * setNoDelay, so the first exchange waits about 40 ms for the peer's delayed ACK (Nagle), and no
+ * setKeepAlive (capabilities.clientCertificateSocketOptions: core refuses keepAlive and an explicit
+ * noDelay: true here); and it verifies the very name it connects to, so servername must equal hostname.
  */
 async function connectTlsWithCertificate(
   context: OpenContext,
   options: ResolvedConnectOptions,
   certificate: { cert: string; key: string },
 ): Promise<Deno.TlsConn> {
-  if (options.keepAlive)
-    throw unsupported('keepAlive with a client certificate (Deno.connectTls has no setKeepAlive)');
   if (options.servername !== options.hostname) {
     throw unsupported(
       'a servername other than hostname with a client certificate (Deno.connectTls verifies hostname)',

@@ -9,14 +9,7 @@ import {
   type SocketHandler,
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
-import {
-  closeIfOpen,
-  fromDenoError,
-  fromListenError,
-  hasDenoRuntime,
-  runtimeUnsupported,
-  unsupported,
-} from './errors.ts';
+import { closeIfOpen, fromDenoError, fromListenError, hasDenoRuntime, runtimeUnsupported } from './errors.ts';
 import type { PeerIdentity } from './session.ts';
 import { establishDenoTransport } from './socket.ts';
 
@@ -41,8 +34,6 @@ export function listen(options: ListenOptions, onSocket?: SocketHandler): Promis
 }
 
 async function startListener(accept: AcceptConnection, options: ResolvedListenOptions): Promise<Listener> {
-  if (options.keepAlive)
-    throw unsupported('keepAlive on a server (an accepted TlsConn has no setKeepAlive)', 'server');
   let listener: Deno.TlsListener;
   try {
     listener = Deno.listenTls({

@@ -17,6 +17,11 @@
  *   `Deno.connect` + `setNoDelay` + `Deno.startTls`, which connect.ts uses. `connect.sni`, `connect.alpn`.
  *   Only connectTls takes a client certificate, so that case keeps the stall; an accepted
  *   listenTls conn has no setNoDelay either, and its first response waits too (43.6 ms p50): `server.*`.
+ *   The kernel confirms it (TCP_NODELAY clear on both, SO_KEEPALIVE unsettable): capabilities
+ *   `serverNoDelay`, `serverKeepAlive` and `clientCertificateSocketOptions` are false, core refuses an
+ *   explicit noDelay: true or keepAlive there, and `server.socket-options.*` and
+ *   `socket-options.client-certificate` are `unsupported`. Over Deno.connect + startTls both options
+ *   reach the kernel: `socket-options.defaults`, `socket-options.no-delay-off`, `socket-options.keep-alive`.
  * - Closing a TlsConn while its handshake is pending leaves the TCP connection open until the peer
  *   sends or closes (still open after 10 s of silence), and nothing public can force it shut: a
  *   handshake timeout or abort is reported at once, but against a silent peer the socket lingers
@@ -46,7 +51,8 @@
  * - Deno is always half-open (writes after the peer's close_notify go out): core answers with
  *   shutdown('write') unless allowHalfOpen. `peer-close.half-open`, `peer-close.answers`.
  * - `write()` may take part of a chunk (write(16 MiB) took 65536 B): the transport loops until all
- *   of it is written and resolves only then, which is the backpressure core sees. A write after
+ *   of it is written and resolves only then, which is the backpressure core sees. Deno has taken (encrypted)
+ *   the bytes when write() resolves, so the caller may reuse its buffer: `data.reused-buffer`. A write after
  *   `closeWrite()` rejects NotConnected: core refuses it first. `data.sha256-16mib`,
  *   `data.peer-stops-reading`, `data.small-writes-in-order`, `shutdown-write.write-after-rejects`,
  *   `shutdown-write.inside-read-loop`.

@@ -245,11 +245,13 @@ Deno.test('options Deno cannot honour are refused before any connection', async 
     { ...base, keepAlive: { initialDelayMs: 1000 } },
     { ...base, dangerouslyDisableVerification: true },
     { ...base, ...pki.client, keepAlive: true },
+    { ...base, ...pki.client, noDelay: true },
     { ...base, ...pki.client, hostname: '127.0.0.1', servername: 'localhost' },
   ]) {
     await assertRejects(connect(options), { code: 'ERR_UNSUPPORTED' });
   }
   await assertRejects(listen({ ...pki.server, minVersion: 'TLSv1.3' }), { code: 'ERR_UNSUPPORTED' });
+  await assertRejects(listen({ ...pki.server, noDelay: true }), { code: 'ERR_UNSUPPORTED' });
 });
 
 Deno.test('keepAlive: true is set on the TCP connection before TLS', async () => {

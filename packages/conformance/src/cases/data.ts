@@ -1,10 +1,122 @@
+import type { ShutdownableSecureSocket } from '@closenotify/core';
 import { check, delay, equal, readBytes, readToEnd } from '../assert.ts';
-import type { ConformanceCase } from '../case.ts';
-import { pseudoRandomBytes, sha256Hex } from '../peer-client.ts';
+import type { CaseContext, ConformanceCase } from '../case.ts';
+import { type PeerHandle, pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
 
 const MIB = 1024 * 1024;
 
+/**
+ * Mixed sizes, small and large, so some writes land while an earlier one is still being taken by
+ * the runtime (that is when a runtime that keeps a reference to the chunk would send altered bytes).
+ */
+const POOLED_WRITE_SIZES = [100, 16384, 300, 1000, 100, 4096, 200, 700, 2500, 150, 8000, 400];
+const POOLED_WRITES = 1800;
+
+/** The peer reads nothing until told to, so one of the writes has to wait for the runtime to take it. */
+const STALLING_READER = [
+  { op: 'stopReading' },
+  { op: 'wait', signal: 'resume' },
+  { op: 'resumeReading' },
+  { op: 'readUntilEnd' },
+  { op: 'closeNotify' },
+] satisfies Step[];
+
+/** How long a write may stay pending before the stalled peer is told to read again (no timing is asserted). */
+const STALL_MS = 200;
+
+/** Whether `write` settles within `ms`; its timer never outlives it. */
+async function settlesWithin(write: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([write.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A driver with one pooled buffer: it refills the buffer with the next part of the stream before
+ * every write, half through write() and half through a `writable` writer, then ends with close_notify.
+ * The peer (STALLING_READER) reads nothing at first, so the runtime also has to keep a chunk it could
+ * not take at once. The peer's sha256 must be that of the stream meant, not of the buffer's later contents.
+ */
+async function writeFromReusedBuffer(
+  socket: ShutdownableSecureSocket,
+  peer: PeerHandle,
+  ctx: CaseContext,
+): Promise<void> {
+  const sizes = Array.from(
+    { length: POOLED_WRITES },
+    (_, i) => POOLED_WRITE_SIZES[i % POOLED_WRITE_SIZES.length]!,
+  );
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const meant = pseudoRandomBytes(total, 23);
+  const pool = new Uint8Array(Math.max(...POOLED_WRITE_SIZES));
+  let offset = 0;
+  let stalled = false;
+  const send = async (write: (chunk: Uint8Array) => Promise<void>, size: number): Promise<void> => {
+    pool.set(meant.subarray(offset, offset + size));
+    offset += size;
+    const written = write(pool.subarray(0, size));
+    if (!stalled && !(await settlesWithin(written, STALL_MS))) {
+      stalled = true;
+      ctx.note(`a write waited for the stalled peer after ${offset} bytes`);
+      await peer.signal('resume');
+    }
+    await written;
+  };
+  const half = POOLED_WRITES / 2;
+  for (const size of sizes.slice(0, half)) await send((chunk) => socket.write(chunk), size);
+  const writer = socket.writable.getWriter();
+  for (const size of sizes.slice(half)) await send((chunk) => writer.write(chunk), size);
+  if (!stalled) await peer.signal('resume');
+  await writer.close();
+  ctx.note(`${total} bytes written, the second half through writable`);
+  const report = await peer.whenDone(30_000);
+  equal(report.received.bytes, total, 'bytes the peer received');
+  equal(report.received.sha256, await sha256Hex(meant), 'sha256 of what the peer received');
+  await socket.closed;
+}
+
 export const dataCases: ConformanceCase[] = [
+  {
+    id: 'data.reused-buffer',
+    requirement:
+      "once write() resolves the buffer is the caller's again: refilling one pooled buffer between writes sends exactly what each write was given",
+    source: 'contract v2 (caller-owned write buffers); a driver that pools its write buffer',
+    tls: 'any',
+    timeoutMs: 60_000,
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        observe: false,
+        steps: STALLING_READER,
+      });
+      const socket = await ctx.connect(peer);
+      await writeFromReusedBuffer(socket, peer, ctx);
+    },
+  },
+  {
+    id: 'server.data.reused-buffer',
+    requirement: 'an accepted socket gives the caller its buffer back once write() resolves, like a client',
+    source: 'contract v2 (caller-owned write buffers)',
+    tls: 'any',
+    timeoutMs: 60_000,
+    requires: ['server'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen();
+      const peer = await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port },
+        observe: false,
+        steps: STALLING_READER,
+      });
+      await writeFromReusedBuffer(await next(), peer, ctx);
+    },
+  },
   {
     id: 'data.sha256-16mib',
     requirement: '16 MiB of random bytes each way arrive intact (sha256)',

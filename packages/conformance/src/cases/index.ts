@@ -8,6 +8,7 @@ import { interopCases } from './interop.ts';
 import { peerCloseCases } from './peer-close.ts';
 import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
+import { socketOptionsCases } from './socket-options.ts';
 import { truncationCases } from './truncation.ts';
 
 /** The whole catalogue, in the order it runs and is reported. */
@@ -21,5 +22,6 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...idleCases,
   ...badPeerCases,
   ...serverCases,
+  ...socketOptionsCases,
   ...interopCases,
 ];
