@@ -82,8 +82,25 @@ describe('certificates', () => {
     expect(client.verify(ca.publicKey)).toBe(true);
   });
 
+  it('issues a wrong-key-usage certificate for the loopback names, for client authentication only', () => {
+    const wrongKeyUsage = new X509Certificate(pki.wrongKeyUsage.cert);
+    expect(wrongKeyUsage.checkHost('localhost')).toBe('localhost');
+    expect(wrongKeyUsage.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(wrongKeyUsage.keyUsage).toEqual([CLIENT_AUTH]);
+    expect(wrongKeyUsage.verify(ca.publicKey)).toBe(true);
+    expect(currentlyValid(wrongKeyUsage)).toBe(true);
+  });
+
   it('gives every certificate its own positive serial number and a matching key', () => {
-    const credentials = [pki.server, pki.wrongHost, pki.selfSigned, pki.expired, pki.untrusted, pki.client];
+    const credentials = [
+      pki.server,
+      pki.wrongHost,
+      pki.selfSigned,
+      pki.expired,
+      pki.untrusted,
+      pki.client,
+      pki.wrongKeyUsage,
+    ];
     const certificates = credentials.map((credential) => new X509Certificate(credential.cert));
     const serials = [ca, ...certificates].map((certificate) => certificate.serialNumber);
     expect(new Set(serials).size).toBe(serials.length);
@@ -136,6 +153,7 @@ describe('handshakes on loopback', () => {
     ['expired', 'CERT_HAS_EXPIRED'],
     ['wrongHost', 'ERR_TLS_CERT_ALTNAME_INVALID'],
     ['untrusted', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    ['wrongKeyUsage', 'INVALID_PURPOSE'],
   ] as const)('rejects the %s certificate with %s', async (name, code) => {
     expect(await handshake(pki[name])).toEqual({ ok: false, code });
   });
