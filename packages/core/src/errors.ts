@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'ERR_RUNTIME_UNSUPPORTED',
   // Beyond DESIGN §5's list: listen() could not bind because the address is taken.
   'ERR_ADDRESS_IN_USE',
+  // contract v2: the host name did not resolve (no such name, or the resolver failed); phase 'connect'.
+  'ERR_HOST_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,7 +1,14 @@
 import { check, equal, rejectsWith, within } from '../assert.ts';
-import type { ConformanceCase } from '../case.ts';
+import { type ConformanceCase, UNRESOLVABLE_HOST } from '../case.ts';
 
 const quietPeer = [{ op: 'readUntilEnd' as const }, { op: 'closeNotify' as const }];
+
+/**
+ * Resolution of UNRESOLVABLE_HOST fails in about 20 ms on a loopback-only machine (NXDOMAIN from the
+ * resolver); a resolver that does not answer at all gives up after its own timeout (glibc: 5 s per try).
+ * The bound only keeps a hang from passing unnoticed.
+ */
+const RESOLUTION_LIMIT_MS = 12_000;
 
 export const connectCases: ConformanceCase[] = [
   {
@@ -93,6 +100,25 @@ export const connectCases: ConformanceCase[] = [
       await peer.stop();
       const error = await rejectsWith(ctx.connect(peer), 'ERR_CONNECT_REFUSED', 'connect to a closed port');
       equal(error.phase, 'connect', 'phase');
+    },
+  },
+  {
+    id: 'connect.host-not-found',
+    requirement:
+      'a host name that does not resolve fails connect() with ERR_HOST_NOT_FOUND in the connect phase, with the resolver error as cause',
+    source: 'RFC 6761 §6.4 (.invalid); contract v2 (a code for a name that does not resolve)',
+    tls: 'any',
+    timeoutMs: RESOLUTION_LIMIT_MS * 2,
+    async run(ctx) {
+      const started = performance.now();
+      const error = await rejectsWith(
+        ctx.connect({ port: 443 }, { hostname: UNRESOLVABLE_HOST }),
+        'ERR_HOST_NOT_FOUND',
+        `connect to ${UNRESOLVABLE_HOST}`,
+      );
+      within(performance.now() - started, 0, RESOLUTION_LIMIT_MS, 'time to ERR_HOST_NOT_FOUND');
+      equal(error.phase, 'connect', 'phase');
+      check(error.cause instanceof Error, `the resolver error is the cause: ${String(error.cause)}`);
     },
   },
   {
