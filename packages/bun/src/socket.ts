@@ -37,6 +37,8 @@
  * - With verification off (`rejectUnauthorized: false`) an untrusted or expired certificate passes,
  *   but a wrong host still reports success=false while the connection stays usable: a failure that is
  *   only a certificate verdict is accepted, any other fails.
+ * - A certificate for another purpose (extendedKeyUsage without serverAuth) fails with
+ *   INVALID_PURPOSE, an untrusted chain for a server. `bad-peer.wrong-key-usage`.
  * - A RST after the handshake arrives only as the `close` handler's error (ECONNRESET, errno -104),
  *   never through `error`: reported as ERR_CONNECTION_RESET. A write that meets the dead socket
  *   (returns -1) waits for that handler, so it rejects with the same error. `reset.peer-rst-mid-stream`.

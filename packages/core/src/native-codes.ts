@@ -16,6 +16,8 @@ const UNTRUSTED = new Set([
   'CERT_REJECTED',
   'INVALID_CA',
   'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  // The chain verifies but is not valid for a TLS server (extendedKeyUsage without serverAuth).
+  'INVALID_PURPOSE',
 ]);
 const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 /**

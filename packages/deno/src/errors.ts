@@ -19,7 +19,10 @@ const EXPIRED = /^(certificate expired|Expired|certificate not valid yet|NotVali
 const WRONG_HOST = /^(certificate not valid for name|NotValidForName)\b/;
 // Self-signed and unknown-CA chains are both UnknownIssuer in webpki; a self-signed certificate that
 // is marked as a CA (`openssl req -x509` does so by default) is CaUsedAsEndEntity.
-const UNTRUSTED = /^(UnknownIssuer|BadSignature|InvalidPurpose|Other\(OtherError\(CaUsedAsEndEntity\)\))/;
+// A chain valid for another purpose only (extendedKeyUsage without serverAuth) is InvalidPurpose, which
+// rustls prints with context: "certificate does not allow extended key usage for server authentication, ...".
+const UNTRUSTED =
+  /^(UnknownIssuer|BadSignature|InvalidPurpose|certificate does not allow extended key usage|Other\(OtherError\(CaUsedAsEndEntity\)\))/;
 /**
  * getaddrinfo() failed: Deno gives a plain Error (no code) with Rust's "failed to lookup address
  * information: " and the resolver's text ("Name or service not known", "Temporary failure in name

@@ -8,9 +8,10 @@
  *   `bad-peer.expired`, `bad-peer.plaintext`, `bad-peer.garbage`, `bad-peer.fin-on-accept`,
  *   `bad-peer.rst-on-accept`.
  * - Every TLS failure is `InvalidData` with no code: errors.ts matches rustls' text narrowly
- *   (UnknownIssuer, CaUsedAsEndEntity, certificate expired, not valid for name, received fatal
- *   alert) and keeps the Deno error as `cause`; OS errors map by errno (ECONNREFUSED, ECONNRESET).
- *   The same bad-peer ids, `connect.refused`.
+ *   (UnknownIssuer, CaUsedAsEndEntity, certificate expired, not valid for name, no extended key
+ *   usage for server authentication, received fatal alert) and keeps the Deno error as `cause`; OS
+ *   errors map by errno (ECONNREFUSED, ECONNRESET). The same bad-peer ids, `bad-peer.wrong-key-usage`,
+ *   `connect.refused`.
  * - A name that does not resolve is a plain `Error` with no code ("failed to lookup address
  *   information: Name or service not known"): matched by that prefix. `connect.host-not-found`.
  * - `TlsConn` has no setNoDelay/setKeepAlive, and with Nagle the client Finished and the first

@@ -19,6 +19,8 @@
  * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
  *   reported, never a guess. `truncation.*` are `unsupported` here.
  * - No handshake timeout exists natively (Q10): core's. `connect.handshake-timeout`.
+ * - A certificate for another purpose (extendedKeyUsage without serverAuth) fails with OpenSSL's
+ *   INVALID_PURPOSE, an untrusted chain for a server. `bad-peer.wrong-key-usage`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
