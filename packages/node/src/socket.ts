@@ -19,6 +19,9 @@
  * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
  *   reported, never a guess. `truncation.*` are `unsupported` here.
  * - No handshake timeout exists natively (Q10): core's. `connect.handshake-timeout`.
+ * - `servername` is sent as SNI even when it is an IP address (RFC 6066 §3 forbids it), with a
+ *   process-wide DeprecationWarning (DEP0123): connect.ts passes an IP as `host` instead, which sends
+ *   no SNI and verifies the certificate's IP addresses. `connect.ip-no-sni`, test/ip-sni.test.ts.
  * - A certificate for another purpose (extendedKeyUsage without serverAuth) fails with OpenSSL's
  *   INVALID_PURPOSE, an untrusted chain for a server. `bad-peer.wrong-key-usage`.
  */

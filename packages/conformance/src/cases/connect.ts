@@ -1,3 +1,4 @@
+import type { ConnectOptions } from '@closenotify/core';
 import { check, equal, rejectsWith, within } from '../assert.ts';
 import { type ConformanceCase, UNRESOLVABLE_HOST } from '../case.ts';
 
@@ -119,6 +120,50 @@ export const connectCases: ConformanceCase[] = [
       within(performance.now() - started, 0, RESOLUTION_LIMIT_MS, 'time to ERR_HOST_NOT_FOUND');
       equal(error.phase, 'connect', 'phase');
       check(error.cause instanceof Error, `the resolver error is the cause: ${String(error.cause)}`);
+    },
+  },
+  {
+    id: 'connect.ip-no-sni',
+    requirement:
+      'an IP address as hostname or servername is never sent as SNI, and the certificate is verified against that IP',
+    source:
+      'RFC 6066 §3 (no literal IP addresses in SNI); RFC 6125 §6.2.1 (IP addresses match iPAddress SANs)',
+    tls: 'any',
+    async run(ctx) {
+      const reportsServername = ctx.adapter.capabilities.sessionInfo.servername;
+      const attempts: Array<[string, Partial<ConnectOptions>]> = [
+        ['hostname 127.0.0.1', { hostname: '127.0.0.1' }],
+        ['servername 127.0.0.1', { hostname: 'localhost', servername: '127.0.0.1' }],
+        ['servername ::1', { hostname: '127.0.0.1', servername: '::1' }],
+      ];
+      for (const [what, options] of attempts) {
+        const peer = await ctx.peer({ role: 'server', steps: quietPeer, observe: false });
+        const socket = await ctx.connect(peer, options);
+        const session = await socket.opened;
+        if (reportsServername) equal(session.servername, null, `${what}: session servername (no SNI sent)`);
+        await socket.close();
+        const report = await peer.whenDone();
+        equal(report.handshake?.servername, null, `${what}: the SNI the peer received`);
+      }
+      const named = await ctx.peer({ role: 'server', steps: quietPeer, observe: false });
+      const socket = await ctx.connect(named, { hostname: '127.0.0.1', servername: 'localhost' });
+      await socket.close();
+      equal((await named.whenDone()).handshake?.servername, 'localhost', 'a host name is still sent as SNI');
+      for (const [what, options] of attempts) {
+        const wrongHost = await ctx.peer({ role: 'server', certificate: 'wrongHost', observe: false });
+        await rejectsWith(
+          ctx.connect(wrongHost, options),
+          'ERR_TLS_HOSTNAME_MISMATCH',
+          `${what}: a certificate without that IP`,
+        );
+      }
+      // The chain is still verified when no SNI goes out.
+      const selfSigned = await ctx.peer({ role: 'server', certificate: 'selfSigned', observe: false });
+      await rejectsWith(
+        ctx.connect(selfSigned, { hostname: '127.0.0.1' }),
+        'ERR_TLS_CERT_UNTRUSTED',
+        'hostname 127.0.0.1: a self-signed certificate',
+      );
     },
   },
   {
