@@ -1,4 +1,9 @@
-import { type ConnectOptions, connectWith, type ShutdownableSecureSocket } from '@closenotify/core';
+import {
+  type ConnectOptions,
+  connectWith,
+  type ShutdownableSecureSocket,
+  serverNameIndication,
+} from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
 import { assertBunRuntime } from './errors.ts';
 import { BunConnection } from './socket.ts';
@@ -8,9 +13,11 @@ import { clientTlsOptions } from './tls-options.ts';
 export async function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
   assertBunRuntime('connect');
   return connectWith(options, capabilities, (context, resolved) => {
+    const sni = serverNameIndication(resolved.servername);
     const connection = new BunConnection(context, {
       verify: !resolved.dangerouslyDisableVerification,
-      servername: resolved.servername,
+      servername: sni,
+      verifyAddress: sni === null ? resolved.servername : null,
       noDelay: resolved.noDelay,
       keepAlive: resolved.keepAlive,
     });

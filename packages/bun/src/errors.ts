@@ -56,6 +56,14 @@ export function isCertificateVerdict(error: Error | null): boolean {
   );
 }
 
+/** Whether a failed handshake failed on the host name only (the chain itself verified). */
+export function isHostnameVerdict(error: Error | null): boolean {
+  return (
+    error !== null &&
+    codeOf((error as { code?: unknown }).code, error.message, 'handshake') === 'ERR_TLS_HOSTNAME_MISMATCH'
+  );
+}
+
 /** connect() and listen() run only where Bun's native sockets exist; importing the package works anywhere. */
 export function assertBunRuntime(operation: 'connect' | 'listen'): void {
   if (typeof globalThis.Bun === 'undefined') {

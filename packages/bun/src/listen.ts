@@ -33,6 +33,7 @@ export async function listen(
           socket: BunConnection.listenHandlers(accept, {
             verify: resolved.requestClientCert,
             servername: null,
+            verifyAddress: null,
             noDelay: resolved.noDelay,
             keepAlive: resolved.keepAlive,
           }),

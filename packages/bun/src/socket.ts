@@ -42,6 +42,13 @@
  * - With verification off (`rejectUnauthorized: false`) an untrusted or expired certificate passes,
  *   but a wrong host still reports success=false while the connection stays usable: a failure that is
  *   only a certificate verdict is accepted, any other fails.
+ * - `serverName` is sent as SNI even when it is an IP address (RFC 6066 §3 forbids it); without one
+ *   Bun sends the host it connects to, and an empty one sends none. Bun verifies the SNI name or, with
+ *   none, that host, never a separate name: for an IP servername the client sends no SNI, lets Bun only
+ *   report (rejectUnauthorized: false), accepts its verdict on the chain and checks the IP itself with
+ *   `checkServerIdentity`. `connect.ip-no-sni`.
+ * - A certificate for another purpose (extendedKeyUsage without serverAuth) fails with
+ *   INVALID_PURPOSE, an untrusted chain for a server. `bad-peer.wrong-key-usage`.
  * - A RST after the handshake arrives only as the `close` handler's error (ECONNRESET, errno -104),
  *   never through `error`: reported as ERR_CONNECTION_RESET. A write that meets the dead socket
  *   (returns -1) waits for that handler, so it rejects with the same error. `reset.peer-rst-mid-stream`.
@@ -83,6 +90,8 @@
  * - A server handshake that core times out is terminated like any abandoned attempt: a silent
  *   client sees the RST. `server.handshake-timeout.reported`, `server.handshake-timeout.drops-connection`.
  */
+
+import { checkServerIdentity } from 'node:tls';
 import type {
   AcceptConnection,
   OpenContext,
@@ -93,14 +102,22 @@ import type {
 } from '@closenotify/core';
 import { SecureSocketError } from '@closenotify/core';
 import type { Socket, SocketHandler } from 'bun';
-import { fromBunError, isCertificateVerdict } from './errors.ts';
+import { fromBunError, isCertificateVerdict, isHostnameVerdict } from './errors.ts';
 import { sessionOf } from './session.ts';
 
 export interface ConnectionSettings {
   /** Client: certificate and hostname verification. Server: a client certificate is required. */
   verify: boolean;
-  /** The name a client sent as SNI and verified; null on a server, which reads what the client sent. */
+  /**
+   * The name a client sent as SNI and verified; null on a server, which reads what the client sent, and
+   * on a client that sent none (an IP address is never SNI).
+   */
   servername: string | null;
+  /**
+   * Client: the IP address the certificate must name when the servername is one. Bun verifies only the
+   * SNI name or, without one, the host it connected to, so this address is checked here instead.
+   */
+  verifyAddress: string | null;
   noDelay: boolean;
   keepAlive: ResolvedSocketOptions['keepAlive'];
 }
@@ -289,16 +306,30 @@ export class BunConnection implements Transport {
   #handshakeFinished(success: boolean, authorizationError: Error | null): void {
     if (this.#phase !== 'handshaking') return;
     const socket = this.#socket!;
-    const accepted = this.#settings.verify
-      ? success && socket.authorized
-      : success || isCertificateVerdict(authorizationError);
-    if (!accepted) {
-      this.#abandon(fromBunError(authorizationError ?? new Error('The TLS handshake failed'), 'handshake'));
+    const failure = this.#handshakeFailure(socket, success, authorizationError);
+    if (failure) {
+      this.#abandon(fromBunError(failure, 'handshake'));
       return;
     }
     this.#phase = 'open';
     const servername = this.#settings.servername ?? (socket.getServername() || null);
     this.#endAttempt()?.resolve({ transport: this, session: sessionOf(socket, servername) });
+  }
+
+  /** Why a finished handshake is not accepted, or null when it is. */
+  #handshakeFailure(
+    socket: Socket<BunConnection>,
+    success: boolean,
+    authorizationError: Error | null,
+  ): Error | null {
+    const failed = (): Error => authorizationError ?? new Error('The TLS handshake failed');
+    const { verify, verifyAddress } = this.#settings;
+    if (!verify) return success || isCertificateVerdict(authorizationError) ? null : failed();
+    if (verifyAddress === null) return success && socket.authorized ? null : failed();
+    // Bun checked a name nobody asked for (the host it connected to): only its verdict on the chain counts.
+    const chainVerified = (success && socket.authorized) || isHostnameVerdict(authorizationError);
+    if (!chainVerified) return failed();
+    return checkServerIdentity(verifyAddress, socket.getPeerCertificate()) ?? null;
   }
 
   #drained(): void {

@@ -3,7 +3,12 @@
  * no minimum or maximum TLS version.
  */
 import { constants } from 'node:crypto';
-import type { ResolvedConnectOptions, ResolvedListenOptions, ResolvedSocketOptions } from '@closenotify/core';
+import {
+  type ResolvedConnectOptions,
+  type ResolvedListenOptions,
+  type ResolvedSocketOptions,
+  serverNameIndication,
+} from '@closenotify/core';
 import type { TLSOptions } from 'bun';
 
 const encoder = new TextEncoder();
@@ -43,13 +48,19 @@ function sharedOptions(options: ResolvedSocketOptions): TLSOptions {
   };
 }
 
+/**
+ * An IP servername is never SNI (RFC 6066 §3). Without a serverName Bun sends the host it connects to,
+ * so an empty one sends none; Bun then verifies the host it connected to, not the servername, so the
+ * transport verifies that address itself and Bun only reports its verdict (rejectUnauthorized: false).
+ */
 export function clientTlsOptions(options: ResolvedConnectOptions): TLSOptions {
+  const sni = serverNameIndication(options.servername);
   return {
     ...sharedOptions(options),
     cert: options.cert,
     key: options.key,
-    serverName: options.servername,
-    rejectUnauthorized: !options.dangerouslyDisableVerification,
+    serverName: sni ?? '',
+    rejectUnauthorized: sni !== null && !options.dangerouslyDisableVerification,
   };
 }
 

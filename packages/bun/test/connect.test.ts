@@ -75,10 +75,10 @@ describe('connect()', () => {
     expect(await rejection(attempt)).toMatchObject({ code: 'ERR_TLS_ALERT', phase: 'handshake' });
   });
 
-  test('verifies the IP address itself when connecting by address', async () => {
+  test('verifies the IP address itself when connecting by address, and sends no SNI for it', async () => {
     const peer = await NodePeer.start({ role: 'server', onEnd: [{ op: 'end' }] });
     const socket = await connect({ hostname: '127.0.0.1', port: peer.port, ca: (await pki()).ca });
-    expect(await socket.opened).toMatchObject({ authorized: true, servername: '127.0.0.1' });
+    expect(await socket.opened).toMatchObject({ authorized: true, servername: null });
     await socket.close();
   });
 

@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UNRESOLVABLE_HOST } from '../src/case.ts';
 import { type ConformanceReport, judge, resultKey, summaryLine } from '../src/report.ts';
 import { loadExpectations, repoRoot, spawnPeerDaemon, writeReport } from './node.ts';
 
@@ -28,12 +29,12 @@ const RUNTIMES: Record<string, () => RuntimeCommand> = {
     binary: bin('bun'),
     args: ['run', join(repoRoot, 'packages/bun/test/conformance.entry.ts')],
   }),
-  // The narrowest Deno permission that works: loopback networking, nothing else.
+  // The narrowest Deno permission that works: loopback networking, and the one name that cannot resolve.
   deno: () => ({
     binary: bin('deno'),
     args: [
       'run',
-      '--allow-net=127.0.0.1,localhost',
+      `--allow-net=127.0.0.1,localhost,${UNRESOLVABLE_HOST}`,
       join(repoRoot, 'packages/deno/test/conformance.entry.ts'),
     ],
   }),

@@ -250,7 +250,7 @@ export class Peer {
 
   /** The handshake of the scripted connection is done: record it and run the script. */
   #secured(connection: ScriptedConnection, socket: tls.TLSSocket, verifiesPeer: boolean): void {
-    this.#handshake = describeHandshake(socket, verifiesPeer);
+    this.#handshake = describeHandshake(socket, verifiesPeer, this.#spec.role);
     this.#note(`handshake done: ${socket.getProtocol()} ${socket.getCipher()?.name}`);
     // Node reports the handshake from inside OpenSSL's handshake-done callback, and a TLS 1.3 server's
     // OpenSSL writes its NewSessionTicket records only after that callback has returned: bytes written in
@@ -382,17 +382,22 @@ function credentialFor(variant: CertificateVariant, pki: Pki): PkiCredential {
       return pki.wrongHost;
     case 'untrusted':
       return pki.untrusted;
+    case 'wrongKeyUsage':
+      return pki.wrongKeyUsage;
   }
 }
 
 function describeHandshake(
   socket: tls.TLSSocket,
   verifiesPeer: boolean,
+  role: PeerSpec['role'],
 ): NonNullable<PeerReport['handshake']> {
   return {
     protocol: socket.getProtocol() ?? null,
     cipher: socket.getCipher()?.name ?? null,
     alpn: socket.alpnProtocol || null,
+    // A TLS server's `servername` is the SNI it received, or false when the client sent none.
+    ...(role === 'server' ? { servername: socket.servername || null } : {}),
     ...(verifiesPeer
       ? {
           authorized: socket.authorized,

@@ -93,6 +93,12 @@ export interface ConformanceCase {
 
 export const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
+/**
+ * A host name that never resolves (RFC 6761 §6.4: .invalid), for `connect.host-not-found`. Deno is
+ * granted network access to it by name: its permission check comes before resolution.
+ */
+export const UNRESOLVABLE_HOST = 'closenotify-conformance.invalid';
+
 export function hasCapability(capabilities: Capabilities, name: CapabilityName): boolean {
   if (name.startsWith('sessionInfo.')) {
     const field = name.slice('sessionInfo.'.length) as keyof Capabilities['sessionInfo'];

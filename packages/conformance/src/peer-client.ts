@@ -4,7 +4,14 @@
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
-export type CertificateVariant = 'valid' | 'selfSigned' | 'expired' | 'wrongHost' | 'untrusted';
+export type CertificateVariant =
+  | 'valid'
+  | 'selfSigned'
+  | 'expired'
+  | 'wrongHost'
+  | 'untrusted'
+  /** Signed by the test CA for the loopback names, but for client authentication only. */
+  | 'wrongKeyUsage';
 
 /**
  * What a server-role peer does when the socket under test connects. `'plaintext'` answers
@@ -109,6 +116,8 @@ export interface PeerReport {
     /** Client role, or server role with `requestClientCert`: whether the other side's certificate verified. */
     authorized?: boolean;
     authorizationError?: string | null;
+    /** Server role: the SNI server name the socket under test sent, null when it sent none. */
+    servername?: string | null;
   };
   /** Application data from the socket under test (TCP payload when `onAccept` is not `'tls'`). */
   received: ByteSummary & { /** The first 4 KiB as latin1. */ text?: string };
@@ -140,6 +149,7 @@ export interface PeerPki {
   expired: PeerPkiCredential;
   untrusted: PeerPkiCredential;
   client: PeerPkiCredential;
+  wrongKeyUsage: PeerPkiCredential;
 }
 
 export interface PeerHandle {

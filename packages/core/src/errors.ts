@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'ERR_SERVER_BUSY',
   // A listen() onSocket handler threw or its promise rejected; the thrown value is the cause.
   'ERR_HANDLER_FAILED',
+  // contract v2: the host name did not resolve (no such name, or the resolver failed); phase 'connect'.
+  'ERR_HOST_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -22,6 +22,8 @@ export {
 // What applications see (the same surface every adapter re-exports), then what adapters and tools need.
 export * from './public.ts';
 export { listenWith, type SocketHandler, type StartListener } from './server.ts';
+// SNI (RFC 6066 §3: never an IP address)
+export { isIpAddress, serverNameIndication } from './server-name.ts';
 // Session info from Node-style TLS APIs (for adapters)
 export { cipherOf, netAddressOf, peerCertificateOf, tlsVersionOf, type X509Like } from './session.ts';
 // Engine (for adapters)

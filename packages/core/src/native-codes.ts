@@ -16,14 +16,23 @@ const UNTRUSTED = new Set([
   'CERT_REJECTED',
   'INVALID_CA',
   'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  // The chain verifies but is not valid for a TLS server (extendedKeyUsage without serverAuth).
+  'INVALID_PURPOSE',
 ]);
 const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+/**
+ * getaddrinfo() failed. Node and Bun report "no such name" (EAI_NONAME, EAI_NODATA) as ENOTFOUND and the
+ * other failures by their EAI_ name; a resolver that failed for now (EAI_AGAIN) or for good (EAI_FAIL)
+ * still leaves the name unresolved, and the native error stays the cause.
+ */
+const HOST_NOT_FOUND = new Set(['ENOTFOUND', 'EAI_NONAME', 'EAI_NODATA', 'EAI_AGAIN', 'EAI_FAIL']);
 
 /** The DESIGN §5 code for a native error code, or undefined when the code is not a known one. */
 export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): ErrorCode | undefined {
   if (typeof nativeCode !== 'string') return undefined;
   if (UNTRUSTED.has(nativeCode)) return 'ERR_TLS_CERT_UNTRUSTED';
   if (EXPIRED.has(nativeCode)) return 'ERR_TLS_CERT_EXPIRED';
+  if (HOST_NOT_FOUND.has(nativeCode)) return 'ERR_HOST_NOT_FOUND';
   switch (nativeCode) {
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
     case 'HOSTNAME_MISMATCH':

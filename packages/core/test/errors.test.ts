@@ -74,6 +74,10 @@ describe('errorCodeForNative', () => {
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'handshake', 'ERR_TLS_PROTOCOL'],
     ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'handshake', 'ERR_TLS_ALERT'],
     ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'handshake', 'ERR_TLS_ALERT'],
+    ['INVALID_PURPOSE', 'handshake', 'ERR_TLS_CERT_UNTRUSTED'],
+    ['ENOTFOUND', 'connect', 'ERR_HOST_NOT_FOUND'],
+    ['EAI_AGAIN', 'connect', 'ERR_HOST_NOT_FOUND'],
+    ['EAI_FAIL', 'connect', 'ERR_HOST_NOT_FOUND'],
   ] as const)('%s in %s is %s', (native, phase, expected) => {
     expect(errorCodeForNative(native, phase)).toBe(expected);
   });

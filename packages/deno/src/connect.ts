@@ -4,6 +4,7 @@ import {
   type OpenContext,
   type ResolvedConnectOptions,
   type ShutdownableSecureSocket,
+  serverNameIndication,
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
 import { closeIfOpen, fromDenoError, hasDenoRuntime, runtimeUnsupported, unsupported } from './errors.ts';
@@ -21,7 +22,11 @@ export function connect(options: ConnectOptions): Promise<ShutdownableSecureSock
       cert !== undefined && key !== undefined
         ? await connectTlsWithCertificate(context, resolved, { cert, key })
         : await startTlsOverTcp(context, resolved);
-    return establishDenoTransport(conn, context, { servername: resolved.servername, authorized: true });
+    // rustls never sends an IP address as SNI, and verifies it against the certificate's IP addresses.
+    return establishDenoTransport(conn, context, {
+      servername: serverNameIndication(resolved.servername),
+      authorized: true,
+    });
   });
 }
 

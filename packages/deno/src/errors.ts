@@ -19,7 +19,16 @@ const EXPIRED = /^(certificate expired|Expired|certificate not valid yet|NotVali
 const WRONG_HOST = /^(certificate not valid for name|NotValidForName)\b/;
 // Self-signed and unknown-CA chains are both UnknownIssuer in webpki; a self-signed certificate that
 // is marked as a CA (`openssl req -x509` does so by default) is CaUsedAsEndEntity.
-const UNTRUSTED = /^(UnknownIssuer|BadSignature|InvalidPurpose|Other\(OtherError\(CaUsedAsEndEntity\)\))/;
+// A chain valid for another purpose only (extendedKeyUsage without serverAuth) is InvalidPurpose, which
+// rustls prints with context: "certificate does not allow extended key usage for server authentication, ...".
+const UNTRUSTED =
+  /^(UnknownIssuer|BadSignature|InvalidPurpose|certificate does not allow extended key usage|Other\(OtherError\(CaUsedAsEndEntity\)\))/;
+/**
+ * getaddrinfo() failed: Deno gives a plain Error (no code) with Rust's "failed to lookup address
+ * information: " and the resolver's text ("Name or service not known", "Temporary failure in name
+ * resolution", ...). Any of them leaves the name unresolved.
+ */
+const LOOKUP_FAILED = /^failed to lookup address information: /;
 
 function tlsFailureCode(message: string): ErrorCode {
   if (RECEIVED_ALERT.test(message)) return 'ERR_TLS_ALERT';
@@ -44,6 +53,9 @@ function codeOf(error: unknown, message: string, phase: ErrorPhase): ErrorCode {
     // Only reaches here before the handshake completed: afterwards an EOF is the peer's end (truncation).
     case 'UnexpectedEof':
       return 'ERR_CONNECTION_RESET';
+    case 'Error':
+      if (LOOKUP_FAILED.test(message)) return 'ERR_HOST_NOT_FOUND';
+      break;
   }
   const nativeCode = (error as { code?: unknown } | null)?.code;
   return (

@@ -8,9 +8,14 @@
  *   `bad-peer.expired`, `bad-peer.plaintext`, `bad-peer.garbage`, `bad-peer.fin-on-accept`,
  *   `bad-peer.rst-on-accept`.
  * - Every TLS failure is `InvalidData` with no code: errors.ts matches rustls' text narrowly
- *   (UnknownIssuer, CaUsedAsEndEntity, certificate expired, not valid for name, received fatal
- *   alert) and keeps the Deno error as `cause`; OS errors map by errno (ECONNREFUSED, ECONNRESET).
- *   The same bad-peer ids, `connect.refused`.
+ *   (UnknownIssuer, CaUsedAsEndEntity, certificate expired, not valid for name, no extended key
+ *   usage for server authentication, received fatal alert) and keeps the Deno error as `cause`; OS
+ *   errors map by errno (ECONNREFUSED, ECONNRESET). The same bad-peer ids, `bad-peer.wrong-key-usage`,
+ *   `connect.refused`.
+ * - A name that does not resolve is a plain `Error` with no code ("failed to lookup address
+ *   information: Name or service not known"): matched by that prefix. `connect.host-not-found`.
+ * - rustls sends no SNI for an IP address and verifies the certificate's IP addresses; the session
+ *   reports servername null then, as no name was sent. `connect.ip-no-sni`.
  * - `TlsConn` has no setNoDelay/setKeepAlive, and with Nagle the client Finished and the first
  *   request wait for the server's delayed ACK. From connect() resolved to a 1 KiB echo (Node echo
  *   server, 40 runs): 42.07 ms p50 (40.76–44.67) over connectTls, 0.21 ms p50 (0.11–1.19) over

@@ -1,6 +1,11 @@
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { type ConnectOptions, connectWith, type ShutdownableSecureSocket } from '@closenotify/core';
+import {
+  type ConnectOptions,
+  connectWith,
+  type ShutdownableSecureSocket,
+  serverNameIndication,
+} from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
 import { secureContextFor } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
@@ -17,17 +22,18 @@ export function connect(options: ConnectOptions): Promise<ShutdownableSecureSock
       allowHalfOpen: true,
     });
     raw.once('connect', () => context.connected());
+    const sni = serverNameIndication(resolved.servername);
     const tls = tlsConnect({
       socket: raw,
-      servername: resolved.servername,
+      // Node sends `servername` as SNI even when it is an IP address (with a process-wide deprecation
+      // warning). Without one it sends none and verifies the certificate against `host`, which over an
+      // existing socket is used for nothing else.
+      ...(sni === null ? { host: resolved.servername } : { servername: sni }),
       ALPNProtocols: resolved.alpn,
       rejectUnauthorized: !resolved.dangerouslyDisableVerification,
       secureContext: secureContextFor(resolved),
       // Half-open comes from the raw socket (TLSSocket copies socket.allowHalfOpen).
     });
-    return establishNodeTransport(
-      { tls, raw, secureEvent: 'secureConnect', servername: () => resolved.servername },
-      context,
-    );
+    return establishNodeTransport({ tls, raw, secureEvent: 'secureConnect', servername: () => sni }, context);
   });
 }

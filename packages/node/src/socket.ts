@@ -40,6 +40,11 @@
  * - `setKeepAlive(true, ms)` rounds the delay down to whole seconds and reads 0 as "keep the system
  *   default", so 300 ms left TCP_KEEPIDLE at 7200 s: core rounds every delay to at least one second.
  *   `socket-options.keep-alive-short-delay`, `server.socket-options.keep-alive-short-delay`.
+ * - `servername` is sent as SNI even when it is an IP address (RFC 6066 §3 forbids it), with a
+ *   process-wide DeprecationWarning (DEP0123): connect.ts passes an IP as `host` instead, which sends
+ *   no SNI and verifies the certificate's IP addresses. `connect.ip-no-sni`, test/ip-sni.test.ts.
+ * - A certificate for another purpose (extendedKeyUsage without serverAuth) fails with OpenSSL's
+ *   INVALID_PURPOSE, an untrusted chain for a server. `bad-peer.wrong-key-usage`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';

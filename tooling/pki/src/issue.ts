@@ -69,6 +69,8 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
     }),
     untrusted: leaf('localhost', 'server', rogueCa, LOOPBACK_NAMES),
     client: leaf('closenotify-client', 'client', ca, undefined),
+    // The client profile with the loopback names: a chain valid for clientAuth only, never for a server.
+    wrongKeyUsage: leaf('localhost', 'client', ca, LOOPBACK_NAMES),
   };
 }
 

@@ -40,6 +40,7 @@ export async function readUsablePki(dir: string, now = Date.now()): Promise<PkiM
       expired: await credential('expired'),
       untrusted: await credential('untrusted'),
       client: await credential('client'),
+      wrongKeyUsage: await credential('wrongKeyUsage'),
     };
   } catch {
     return undefined;

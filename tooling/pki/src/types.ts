@@ -21,6 +21,8 @@ export interface Pki {
   untrusted: PkiCredential;
   /** clientAuth, CN=closenotify-client, signed by `ca`. */
   client: PkiCredential;
+  /** localhost and loopback addresses, signed by `ca`, but extendedKeyUsage clientAuth only (no serverAuth). */
+  wrongKeyUsage: PkiCredential;
 }
 
 export type PkiMaterial = Omit<Pki, 'dir'>;
@@ -34,4 +36,5 @@ export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   'expired',
   'untrusted',
   'client',
+  'wrongKeyUsage',
 ];

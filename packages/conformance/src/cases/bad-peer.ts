@@ -14,12 +14,13 @@ function badCertificate(
   certificate: CertificateVariant,
   code: ErrorCode,
   source: string,
+  tls: ConformanceCase['tls'] = 'any',
 ): ConformanceCase {
   return {
     id,
     requirement: `a ${certificate} server certificate fails connect() with ${code}, before any timeout`,
     source,
-    tls: 'any',
+    tls,
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', certificate, observe: false });
       const started = performance.now();
@@ -72,6 +73,15 @@ export const badPeerCases: ConformanceCase[] = [
     'RFC 6125 §6; research Q10',
   ),
   badCertificate('bad-peer.expired', 'expired', 'ERR_TLS_CERT_EXPIRED', 'RFC 5280 §4.1.2.5; research Q10'),
+  // A chain the test CA signed for client authentication only is not valid for a server: the chain is
+  // untrusted for this purpose. Every runtime's verifier checks the purpose, each with its own error.
+  badCertificate(
+    'bad-peer.wrong-key-usage',
+    'wrongKeyUsage',
+    'ERR_TLS_CERT_UNTRUSTED',
+    'RFC 5280 §4.2.1.12 (extendedKeyUsage serverAuth)',
+    'each',
+  ),
   {
     id: 'bad-peer.garbage-after-handshake',
     requirement: 'garbage after the handshake fails reads with ERR_TLS_PROTOCOL and closes the socket',

@@ -1,7 +1,15 @@
+import type { ConnectOptions } from '@closenotify/core';
 import { check, equal, HANG_GUARD_MS, rejectsWith, within } from '../assert.ts';
-import type { ConformanceCase } from '../case.ts';
+import { type ConformanceCase, UNRESOLVABLE_HOST } from '../case.ts';
 
 const quietPeer = [{ op: 'readUntilEnd' as const }, { op: 'closeNotify' as const }];
+
+/**
+ * Resolution of UNRESOLVABLE_HOST fails in about 20 ms on a loopback-only machine (NXDOMAIN from the
+ * resolver); a resolver that does not answer at all gives up after its own timeout (glibc: 5 s per try).
+ * The bound only keeps a hang from passing unnoticed.
+ */
+const RESOLUTION_LIMIT_MS = 12_000;
 
 export const connectCases: ConformanceCase[] = [
   {
@@ -94,6 +102,69 @@ export const connectCases: ConformanceCase[] = [
       await peer.stop();
       const error = await rejectsWith(ctx.connect(peer), 'ERR_CONNECT_REFUSED', 'connect to a closed port');
       equal(error.phase, 'connect', 'phase');
+    },
+  },
+  {
+    id: 'connect.host-not-found',
+    requirement:
+      'a host name that does not resolve fails connect() with ERR_HOST_NOT_FOUND in the connect phase, with the resolver error as cause',
+    source: 'RFC 6761 §6.4 (.invalid); contract v2 (a code for a name that does not resolve)',
+    tls: 'any',
+    timeoutMs: RESOLUTION_LIMIT_MS * 2,
+    async run(ctx) {
+      const started = performance.now();
+      const error = await rejectsWith(
+        ctx.connect({ port: 443 }, { hostname: UNRESOLVABLE_HOST }),
+        'ERR_HOST_NOT_FOUND',
+        `connect to ${UNRESOLVABLE_HOST}`,
+      );
+      within(performance.now() - started, 0, RESOLUTION_LIMIT_MS, 'time to ERR_HOST_NOT_FOUND');
+      equal(error.phase, 'connect', 'phase');
+      check(error.cause instanceof Error, `the resolver error is the cause: ${String(error.cause)}`);
+    },
+  },
+  {
+    id: 'connect.ip-no-sni',
+    requirement:
+      'an IP address as hostname or servername is never sent as SNI, and the certificate is verified against that IP',
+    source:
+      'RFC 6066 §3 (no literal IP addresses in SNI); RFC 6125 §6.2.1 (IP addresses match iPAddress SANs)',
+    tls: 'any',
+    async run(ctx) {
+      const reportsServername = ctx.adapter.capabilities.sessionInfo.servername;
+      const attempts: Array<[string, Partial<ConnectOptions>]> = [
+        ['hostname 127.0.0.1', { hostname: '127.0.0.1' }],
+        ['servername 127.0.0.1', { hostname: 'localhost', servername: '127.0.0.1' }],
+        ['servername ::1', { hostname: '127.0.0.1', servername: '::1' }],
+      ];
+      for (const [what, options] of attempts) {
+        const peer = await ctx.peer({ role: 'server', steps: quietPeer, observe: false });
+        const socket = await ctx.connect(peer, options);
+        const session = await socket.opened;
+        if (reportsServername) equal(session.servername, null, `${what}: session servername (no SNI sent)`);
+        await socket.close();
+        const report = await peer.whenDone();
+        equal(report.handshake?.servername, null, `${what}: the SNI the peer received`);
+      }
+      const named = await ctx.peer({ role: 'server', steps: quietPeer, observe: false });
+      const socket = await ctx.connect(named, { hostname: '127.0.0.1', servername: 'localhost' });
+      await socket.close();
+      equal((await named.whenDone()).handshake?.servername, 'localhost', 'a host name is still sent as SNI');
+      for (const [what, options] of attempts) {
+        const wrongHost = await ctx.peer({ role: 'server', certificate: 'wrongHost', observe: false });
+        await rejectsWith(
+          ctx.connect(wrongHost, options),
+          'ERR_TLS_HOSTNAME_MISMATCH',
+          `${what}: a certificate without that IP`,
+        );
+      }
+      // The chain is still verified when no SNI goes out.
+      const selfSigned = await ctx.peer({ role: 'server', certificate: 'selfSigned', observe: false });
+      await rejectsWith(
+        ctx.connect(selfSigned, { hostname: '127.0.0.1' }),
+        'ERR_TLS_CERT_UNTRUSTED',
+        'hostname 127.0.0.1: a self-signed certificate',
+      );
     },
   },
   {
