@@ -17,6 +17,7 @@ const CERTIFICATE_FILES: Record<CertificateVariant, [string, string]> = {
   expired: ['expired.pem', 'expired-key.pem'],
   wrongHost: ['wrong-host.pem', 'wrong-host-key.pem'],
   untrusted: ['untrusted.pem', 'untrusted-key.pem'],
+  defaultTrusted: ['default-trusted.pem', 'default-trusted-key.pem'],
 };
 
 const BINARIES: Record<ExternalProgram, string> = { openssl: 'openssl', gnutls: 'gnutls-serv' };

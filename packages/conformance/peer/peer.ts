@@ -374,6 +374,8 @@ function credentialFor(variant: CertificateVariant, pki: Pki): PkiCredential {
       return pki.wrongHost;
     case 'untrusted':
       return pki.untrusted;
+    case 'defaultTrusted':
+      return pki.defaultTrusted;
   }
 }
 

@@ -4,7 +4,14 @@
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
-export type CertificateVariant = 'valid' | 'selfSigned' | 'expired' | 'wrongHost' | 'untrusted';
+export type CertificateVariant =
+  | 'valid'
+  | 'selfSigned'
+  | 'expired'
+  | 'wrongHost'
+  | 'untrusted'
+  /** Issued by `defaultTrustCa`, which the suite adds to the runtime's default trust. */
+  | 'defaultTrusted';
 
 /**
  * What a server-role peer does when the socket under test connects. `'plaintext'` answers
@@ -128,12 +135,17 @@ export interface PeerPkiCredential {
 export interface PeerPki {
   dir: string;
   ca: string;
+  /** The second CA, which signed `untrusted`: nobody trusts it. */
+  otherCa: string;
+  /** A third CA, which the suite's runtimes get as an extra default root (NODE_EXTRA_CA_CERTS, DENO_CERT). */
+  defaultTrustCa: string;
   server: PeerPkiCredential;
   wrongHost: PeerPkiCredential;
   selfSigned: PeerPkiCredential;
   expired: PeerPkiCredential;
   untrusted: PeerPkiCredential;
   client: PeerPkiCredential;
+  defaultTrusted: PeerPkiCredential;
 }
 
 export interface PeerHandle {

@@ -45,6 +45,7 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
   };
   const ca = selfSignedAuthority('closenotify test CA', current);
   const rogueCa = selfSignedAuthority('closenotify untrusted CA', current);
+  const defaultTrustCa = selfSignedAuthority('closenotify default-trust CA', current);
 
   const leaf = (
     commonName: string,
@@ -60,6 +61,8 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
 
   return {
     ca: toPem(ca.certificate),
+    otherCa: toPem(rogueCa.certificate),
+    defaultTrustCa: toPem(defaultTrustCa.certificate),
     server: leaf('localhost', 'server', ca, LOOPBACK_NAMES),
     wrongHost: leaf('wrong.example', 'server', ca, [{ type: 2, value: 'wrong.example' }]),
     selfSigned: leaf('localhost', 'server', undefined, LOOPBACK_NAMES),
@@ -69,6 +72,7 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
     }),
     untrusted: leaf('localhost', 'server', rogueCa, LOOPBACK_NAMES),
     client: leaf('closenotify-client', 'client', ca, undefined),
+    defaultTrusted: leaf('localhost', 'server', defaultTrustCa, LOOPBACK_NAMES),
   };
 }
 

@@ -75,6 +75,23 @@ describe('certificates', () => {
     expect(untrusted.issuer).toContain('CN=closenotify untrusted CA');
   });
 
+  it('exports the other CA, which signed the untrusted certificate', () => {
+    const otherCa = new X509Certificate(pki.otherCa);
+    expect(otherCa.ca).toBe(true);
+    expect(new X509Certificate(pki.untrusted.cert).verify(otherCa.publicKey)).toBe(true);
+  });
+
+  it('issues a localhost certificate from the default-trust CA, a third one', () => {
+    const defaultTrustCa = new X509Certificate(pki.defaultTrustCa);
+    const defaultTrusted = new X509Certificate(pki.defaultTrusted.cert);
+    expect(defaultTrustCa.ca).toBe(true);
+    expect(defaultTrustCa.subject).toContain('CN=closenotify default-trust CA');
+    expect(defaultTrusted.checkHost('localhost')).toBe('localhost');
+    expect(defaultTrusted.verify(defaultTrustCa.publicKey)).toBe(true);
+    expect(defaultTrusted.verify(ca.publicKey)).toBe(false);
+    expect(defaultTrusted.verify(new X509Certificate(pki.otherCa).publicKey)).toBe(false);
+  });
+
   it('issues a client certificate for client authentication', () => {
     const client = new X509Certificate(pki.client.cert);
     expect(client.subject).toContain('CN=closenotify-client');
@@ -83,9 +100,18 @@ describe('certificates', () => {
   });
 
   it('gives every certificate its own positive serial number and a matching key', () => {
-    const credentials = [pki.server, pki.wrongHost, pki.selfSigned, pki.expired, pki.untrusted, pki.client];
+    const credentials = [
+      pki.server,
+      pki.wrongHost,
+      pki.selfSigned,
+      pki.expired,
+      pki.untrusted,
+      pki.client,
+      pki.defaultTrusted,
+    ];
     const certificates = credentials.map((credential) => new X509Certificate(credential.cert));
-    const serials = [ca, ...certificates].map((certificate) => certificate.serialNumber);
+    const authorities = [pki.ca, pki.otherCa, pki.defaultTrustCa].map((pem) => new X509Certificate(pem));
+    const serials = [...authorities, ...certificates].map((certificate) => certificate.serialNumber);
     expect(new Set(serials).size).toBe(serials.length);
     for (const serial of serials) expect(Number.parseInt(serial.slice(0, 2), 16)).toBeLessThan(0x80);
     credentials.forEach((credential, index) => {
