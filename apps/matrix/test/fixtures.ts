@@ -60,6 +60,7 @@ export function capabilities(overrides: Partial<Capabilities> = {}): Capabilitie
     disableVerification: true,
     versionBounds: true,
     requestClientCertificates: true,
+    exclusiveCa: true,
     ...overrides,
   };
 }

@@ -31,4 +31,6 @@ export const capabilities: Capabilities = Object.freeze({
   disableVerification: true,
   versionBounds: true,
   requestClientCertificates: true,
+  // BoringSSL gets `ca` as the whole trust store, as in Node.
+  exclusiveCa: true,
 });

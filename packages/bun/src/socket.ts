@@ -57,6 +57,9 @@
  * - TLSOptions has no minVersion/maxVersion; `secureOptions` with SSL_OP_NO_TLSv1_2 / _3 is
  *   honoured on the wire in both roles (NO_TLSv1_3 negotiates TLS 1.2; NO_TLSv1_2 against a TLS 1.2
  *   peer ends in its protocol_version alert). `connect.session-info` on TLS 1.2.
+ * - `ca` replaces the default trust, as in Node; `caAddsToDefaultTrust` passes
+ *   getCACertificates('default') (the bundled roots and NODE_EXTRA_CA_CERTS) next to it.
+ *   `connect.ca-replaces-default-trust`, `connect.ca-adds-to-default-trust`.
  * - `timeout()` has a 4 s granularity and ignores reads (research Q7): unused, core runs the idle and handshake
  *   timers, and the transport frees the socket when core gives up. `idle.*`,
  *   `connect.handshake-timeout`, `connect.signal-abort`.

@@ -40,6 +40,7 @@ export const capabilities: Capabilities = Object.freeze({
   disableVerification: false,
   versionBounds: false,
   requestClientCertificates: false,
+  exclusiveCa: false,
 });
 
 function runtimeUnsupported(): SecureSocketError {

@@ -45,6 +45,7 @@ export const FULL_CAPABILITIES: Capabilities = {
   disableVerification: true,
   versionBounds: true,
   requestClientCertificates: true,
+  exclusiveCa: true,
 };
 
 export const SESSION: SessionInfo = {

@@ -40,4 +40,7 @@ export const capabilities: Capabilities = Object.freeze({
   versionBounds: false,
   // Deno.listenTls cannot ask a client for a certificate (core refuses requestClientCert).
   requestClientCertificates: false,
+  // caCerts adds to the root store (Mozilla's, DENO_CERT's, DENO_TLS_CA_STORE's) and no public API
+  // replaces it or shows the peer's chain: core refuses `ca` unless caAddsToDefaultTrust is true.
+  exclusiveCa: false,
 });

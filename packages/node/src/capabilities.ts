@@ -27,4 +27,6 @@ export const capabilities: Capabilities = Object.freeze({
   disableVerification: true,
   versionBounds: true,
   requestClientCertificates: true,
+  // A SecureContext built with `ca` holds those anchors only (Node's root store is left out).
+  exclusiveCa: true,
 });

@@ -19,6 +19,11 @@
  * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
  *   reported, never a guess. `truncation.*` are `unsupported` here.
  * - No handshake timeout exists natively (Q10): core's. `connect.handshake-timeout`.
+ * - A SecureContext costs a fifth of the connection rate, so secure-context.ts reuses them, compared
+ *   by the PEM contents (core copies `ca`), never by the caller's array. `connect.options-copied`.
+ * - Node 20 keeps NODE_EXTRA_CA_CERTS roots in its shared store only: any context given `ca` loses
+ *   them, so `caAddsToDefaultTrust` lists the bundled roots and that file's certificates next to `ca`.
+ *   `connect.ca-replaces-default-trust`, `connect.ca-adds-to-default-trust`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
