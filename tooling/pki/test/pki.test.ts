@@ -15,11 +15,13 @@ let scratch: string;
 let pki: Pki;
 let ca: X509Certificate;
 
+// One whole PKI (ten RSA keys): about 1 s of CPU when idle, many times that while the other
+// packages build and test on two shared cores. A CPU budget, not a speed limit.
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'closenotify-pki-'));
   pki = await ensurePki({ dir: join(scratch, 'pki') });
   ca = new X509Certificate(pki.ca);
-});
+}, 90_000);
 
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
@@ -133,7 +135,7 @@ describe('cache', () => {
     const second = await ensurePki({ dir });
     expect(second.ca).not.toBe(first.ca);
     expect(existsSync(join(dir, 'server-key.pem'))).toBe(true);
-  });
+  }, 90_000);
 
   // Each racer generates a whole PKI (RSA key generation, ~1 s of CPU when idle): on two loaded
   // cores that takes several seconds, so this correctness test gets a CPU budget, not a speed limit.
