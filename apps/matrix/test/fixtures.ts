@@ -64,6 +64,7 @@ export function capabilities(overrides: Partial<Capabilities> = {}): Capabilitie
     versionBounds: true,
     requestClientCertificates: true,
     dropDuringHandshake: true,
+    exclusiveCa: true,
     ...overrides,
   };
 }

@@ -36,4 +36,6 @@ export const capabilities: Capabilities = Object.freeze({
   requestClientCertificates: true,
   // terminate() ends an accepted socket at once, from its `open` handler before any TLS byte.
   dropDuringHandshake: true,
+  // BoringSSL gets `ca` as the whole trust store, as in Node.
+  exclusiveCa: true,
 });

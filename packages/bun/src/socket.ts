@@ -72,6 +72,9 @@
  * - `setKeepAlive(true, ms)` sets TCP_KEEPIDLE to whole seconds and raises a sub-second delay to
  *   one; core rounds every delay the same way, so Node and Bun set the same value. `setNoDelay` and
  *   `setKeepAlive` reach the kernel socket in both roles. `socket-options.*`, `server.socket-options.*`.
+ * - `ca` replaces the default trust, as in Node; `caAddsToDefaultTrust` passes
+ *   getCACertificates('default') (the bundled roots and NODE_EXTRA_CA_CERTS) next to it.
+ *   `connect.ca-replaces-default-trust`, `connect.ca-adds-to-default-trust`.
  * - `timeout()` has a 4 s granularity and ignores reads (research Q7): unused, core runs the idle and handshake
  *   timers, and the transport frees the socket when core gives up. `idle.*`,
  *   `connect.handshake-timeout`, `connect.signal-abort`.

@@ -3,6 +3,7 @@
  * no minimum or maximum TLS version.
  */
 import { constants } from 'node:crypto';
+import * as tls from 'node:tls';
 import {
   type ResolvedConnectOptions,
   type ResolvedListenOptions,
@@ -40,9 +41,20 @@ function versionBits({ minVersion, maxVersion }: ResolvedSocketOptions): number 
   return bits;
 }
 
+// Bun has node:tls' getCACertificates (Node 22.15's API); the Node typings this package builds with predate it.
+const { getCACertificates } = tls as unknown as { getCACertificates(type: 'default'): string[] };
+let defaultAnchors: readonly string[] | undefined;
+
+/** `ca` alone, or added to Bun's default trust (its bundled roots plus NODE_EXTRA_CA_CERTS). */
+function trustAnchors({ ca, caAddsToDefaultTrust }: ResolvedSocketOptions): string[] | undefined {
+  if (ca === undefined || !caAddsToDefaultTrust) return ca;
+  defaultAnchors ??= getCACertificates('default');
+  return [...defaultAnchors, ...ca];
+}
+
 function sharedOptions(options: ResolvedSocketOptions): TLSOptions {
   return {
-    ca: options.ca,
+    ca: trustAnchors(options),
     ALPNProtocols: options.alpn && alpnWireFormat(options.alpn),
     secureOptions: versionBits(options),
   };

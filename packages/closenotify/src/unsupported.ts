@@ -44,6 +44,7 @@ export const capabilities: Capabilities = Object.freeze({
   versionBounds: false,
   requestClientCertificates: false,
   dropDuringHandshake: false,
+  exclusiveCa: false,
 });
 
 function runtimeUnsupported(): SecureSocketError {

@@ -1,7 +1,12 @@
 import { type ConnectOptions, connect, SHUT_WR } from 'closenotify'; // @closenotify/node, /bun or /deno
 
-/** One HTTP/1.1 GET over TLS. `ca`: the trust anchors to use (on Deno they add to its default store). */
-export async function get(server: Pick<ConnectOptions, 'hostname' | 'port' | 'ca'>, path = '/') {
+/**
+ * One HTTP/1.1 GET over TLS. `ca`: the only trust anchors to use. Deno can only add them to its
+ * default store, so there connect() refuses `ca` unless `caAddsToDefaultTrust: true` accepts that.
+ */
+type Server = Pick<ConnectOptions, 'hostname' | 'port' | 'ca' | 'caAddsToDefaultTrust'>;
+
+export async function get(server: Server, path = '/') {
   const socket = await connect({ ...server, alpn: ['http/1.1'] });
   await socket.write(`GET ${path} HTTP/1.1\r\nHost: ${server.hostname}\r\nConnection: close\r\n\r\n`);
   await socket.shutdown(SHUT_WR); // close_notify + FIN, after every byte write() accepted

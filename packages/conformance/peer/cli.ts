@@ -9,7 +9,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { AUTHORITY_FILES } from '@closenotify/test-pki';
 import { UNRESOLVABLE_HOST } from '../src/case.ts';
+import { PeerClient } from '../src/peer-client.ts';
 import { type ConformanceReport, judge, resultKey, summaryLine } from '../src/report.ts';
 import { loadExpectations, repoRoot, spawnPeerDaemon, writeReport } from './node.ts';
 
@@ -40,6 +42,16 @@ const RUNTIMES: Record<string, () => RuntimeCommand> = {
   }),
 };
 
+/**
+ * The PKI's default-trust CA as an extra root of every runtime's default trust, the way an
+ * administrator installs a private root: what connect.ca-replaces-default-trust needs a `ca` to shut
+ * out. Each runtime reads its variable when it starts, hence here, at the spawn.
+ */
+function defaultTrustEnvironment(pkiDir: string): Record<string, string> {
+  const file = join(pkiDir, AUTHORITY_FILES.defaultTrustCa);
+  return { NODE_EXTRA_CA_CERTS: file, DENO_CERT: file };
+}
+
 const EXIT_GRACE_MS = 5_000;
 
 function isCi(): boolean {
@@ -60,8 +72,9 @@ async function main(): Promise<number> {
   const daemon = await spawnPeerDaemon();
   let failed = false;
   try {
+    const trust = defaultTrustEnvironment((await new PeerClient(daemon.controlUrl).pki()).dir);
     for (const name of names) {
-      const ok = await runRuntime(name, RUNTIMES[name]!(), daemon.controlUrl, filters);
+      const ok = await runRuntime(name, RUNTIMES[name]!(), daemon.controlUrl, filters, trust);
       failed ||= !ok;
     }
   } finally {
@@ -75,6 +88,7 @@ async function runRuntime(
   command: RuntimeCommand,
   control: string,
   filters: string[],
+  trust: Record<string, string>,
 ): Promise<boolean> {
   if (!existsSync(command.binary)) {
     const message = `conformance ${name}: the runtime binary ${command.binary} is missing (run the install first)`;
@@ -86,7 +100,7 @@ async function runRuntime(
   }
   const child = spawn(command.binary, [...command.args, '--control', control, ...filters], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...trust },
   });
   const { stdout, exit } = await collect(child);
   const line = stdout.trim().split('\n').at(-1) ?? '';

@@ -18,6 +18,7 @@ const CERTIFICATE_FILES: Record<CertificateVariant, [string, string]> = {
   wrongHost: ['wrong-host.pem', 'wrong-host-key.pem'],
   untrusted: ['untrusted.pem', 'untrusted-key.pem'],
   wrongKeyUsage: ['wrong-key-usage.pem', 'wrong-key-usage-key.pem'],
+  defaultTrusted: ['default-trusted.pem', 'default-trusted-key.pem'],
 };
 
 const BINARIES: Record<ExternalProgram, string> = { openssl: 'openssl', gnutls: 'gnutls-serv' };

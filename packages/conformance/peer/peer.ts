@@ -384,6 +384,8 @@ function credentialFor(variant: CertificateVariant, pki: Pki): PkiCredential {
       return pki.untrusted;
     case 'wrongKeyUsage':
       return pki.wrongKeyUsage;
+    case 'defaultTrusted':
+      return pki.defaultTrusted;
   }
 }
 

@@ -126,7 +126,9 @@ const checkStep: Check = (value, field) => {
 const SPEC_FIELDS: Record<keyof PeerSpec, FieldRule> = {
   role: required(oneOf(['server', 'client'])),
   tls: optional(oneOf(['TLSv1.2', 'TLSv1.3'])),
-  certificate: optional(oneOf(['valid', 'selfSigned', 'expired', 'wrongHost', 'untrusted', 'wrongKeyUsage'])),
+  certificate: optional(
+    oneOf(['valid', 'selfSigned', 'expired', 'wrongHost', 'untrusted', 'wrongKeyUsage', 'defaultTrusted']),
+  ),
   alpn: optional(listOf(nonEmptyText)),
   requestClientCert: optional(boolean),
   ciphers: optional(nonEmptyText),

@@ -67,6 +67,18 @@ export async function rejectsWith(
   return outcome;
 }
 
+/** Awaits a promise that must resolve; a rejection fails the case with `what` and the error's code. */
+export async function resolves<T>(promise: Promise<T>, what: string): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    const code = isSecureSocketError(error) ? `${error.code} ` : '';
+    throw new CaseFailure(
+      `${what}: rejected with ${code}(${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
 export interface Received {
   bytes: number;
   sha256: string;

@@ -52,6 +52,11 @@ export interface CaseContext {
   peer(spec: PeerSpec): Promise<PeerHandle>;
   /** A third-party server (openssl, gnutls), stopped after the case; throws NotRun when it is not installed. */
   external(spec: ExternalSpec): Promise<ExternalHandle>;
+  /**
+   * `ca` as the trust anchors of a connect or listen. Where `ca` can only add to the runtime's default
+   * trust (exclusiveCa false) the adapter refuses it alone, so this adds caAddsToDefaultTrust: true.
+   */
+  trusting(ca: string | string[]): Pick<ConnectOptions, 'ca' | 'caAddsToDefaultTrust'>;
   /** The adapter's connect() to a server peer, trusting the test CA; aborted after the case if still open. */
   connect(peer: { port: number }, options?: Partial<ConnectOptions>): Promise<ShutdownableSecureSocket>;
   /** The adapter's listen() with the test server certificate; closed after the case. */
@@ -98,6 +103,19 @@ export const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
  * granted network access to it by name: its permission check comes before resolution.
  */
 export const UNRESOLVABLE_HOST = 'closenotify-conformance.invalid';
+
+/**
+ * The suite trusts the test CA on every runtime. On one whose `ca` only adds to the default trust,
+ * it passes the opt-in, so that every other case still runs there: the default roots cannot vouch
+ * for the test peers (their CA is in no store), and connect.ca-replaces-default-trust is the case
+ * about the difference.
+ */
+export function trustOptions(
+  capabilities: Capabilities,
+  ca: string | string[],
+): Pick<ConnectOptions, 'ca' | 'caAddsToDefaultTrust'> {
+  return capabilities.exclusiveCa ? { ca } : { ca, caAddsToDefaultTrust: true };
+}
 
 export function hasCapability(capabilities: Capabilities, name: CapabilityName): boolean {
   if (name.startsWith('sessionInfo.')) {

@@ -11,7 +11,9 @@ export type CertificateVariant =
   | 'wrongHost'
   | 'untrusted'
   /** Signed by the test CA for the loopback names, but for client authentication only. */
-  | 'wrongKeyUsage';
+  | 'wrongKeyUsage'
+  /** Issued by `defaultTrustCa`, which the suite adds to the runtime's default trust. */
+  | 'defaultTrusted';
 
 /**
  * What a server-role peer does when the socket under test connects. `'plaintext'` answers
@@ -143,6 +145,10 @@ export interface PeerPkiCredential {
 export interface PeerPki {
   dir: string;
   ca: string;
+  /** The second CA, which signed `untrusted`: nobody trusts it. */
+  otherCa: string;
+  /** A third CA, which the suite's runtimes get as an extra default root (NODE_EXTRA_CA_CERTS, DENO_CERT). */
+  defaultTrustCa: string;
   server: PeerPkiCredential;
   wrongHost: PeerPkiCredential;
   selfSigned: PeerPkiCredential;
@@ -150,6 +156,7 @@ export interface PeerPki {
   untrusted: PeerPkiCredential;
   client: PeerPkiCredential;
   wrongKeyUsage: PeerPkiCredential;
+  defaultTrusted: PeerPkiCredential;
 }
 
 export interface PeerHandle {

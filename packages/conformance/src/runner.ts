@@ -14,6 +14,7 @@ import {
   hasCapability,
   type RuntimeInfo,
   TLS_VERSIONS,
+  trustOptions,
 } from './case.ts';
 import { CATALOGUE } from './cases/index.ts';
 import type { ExternalHandle, PeerClient, PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
@@ -150,7 +151,11 @@ export async function checkLeakAccounting(
       steps: [{ op: 'readUntilEnd' }, { op: 'closeNotify' }],
     });
     const before = liveResources().sockets;
-    const socket = await options.adapter.connect({ hostname: 'localhost', port: peer.port, ca: pki.ca });
+    const socket = await options.adapter.connect({
+      hostname: 'localhost',
+      port: peer.port,
+      ...trustOptions(options.adapter.capabilities, pki.ca),
+    });
     const during = liveResources().sockets;
     await socket.close();
     if (during !== before + 1) {
@@ -284,8 +289,16 @@ class CaseScope {
         this.#peers.push(handle);
         return handle;
       },
+      trusting: (ca) => trustOptions(adapter.capabilities, ca),
       connect: async (peer, options = {}) =>
-        track(await adapter.connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, ...options })),
+        track(
+          await adapter.connect({
+            hostname: 'localhost',
+            port: peer.port,
+            ...trustOptions(adapter.capabilities, pki.ca),
+            ...options,
+          }),
+        ),
       listen: async (options = {}) => {
         const accepted: ShutdownableSecureSocket[] = [];
         const waiting: Array<(socket: ShutdownableSecureSocket) => void> = [];

@@ -35,6 +35,12 @@ function assertSocketSupported(
   ) {
     throw unsupported('keepAlive.initialDelayMs (only keepAlive: true)', phase);
   }
+  // A pin to a private CA that silently also trusts every public root is worse than no option at all.
+  if (options.ca !== undefined && !options.caAddsToDefaultTrust && !capabilities.exclusiveCa) {
+    throw unsupported(
+      'ca as the only trust anchors (here it adds to the default trust store: pass caAddsToDefaultTrust: true to accept that)',
+    );
+  }
   if ((options.minVersion !== 'TLSv1.2' || options.maxVersion !== 'TLSv1.3') && !capabilities.versionBounds) {
     throw unsupported(
       `minVersion/maxVersion other than TLSv1.2..TLSv1.3 (${options.minVersion}..${options.maxVersion})`,

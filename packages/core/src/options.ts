@@ -13,7 +13,9 @@ import { SecureSocketError } from './errors.ts';
 import type { ConnectOptions, ListenOptions, TlsVersion, TruncationPolicy } from './types.ts';
 
 export interface ResolvedSocketOptions {
+  /** A copy: the caller's array can change after the call without changing what is trusted. */
   ca: string[] | undefined;
+  caAddsToDefaultTrust: boolean;
   alpn: string[] | undefined;
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
@@ -57,6 +59,7 @@ export interface ResolvedListenOptions extends ResolvedSocketOptions {
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 const SHARED_KEYS = [
   'ca',
+  'caAddsToDefaultTrust',
   'alpn',
   'minVersion',
   'maxVersion',
@@ -182,10 +185,11 @@ const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----/;
 const encoder = new TextEncoder();
 const KEY_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
+/** Copied before it is checked, so what is checked is what is used, whatever the caller does next. */
 function caOf(record: Record<string, unknown>): string[] | undefined {
   const value = record.ca;
   if (value === undefined) return undefined;
-  const list = Array.isArray(value) ? value : [value];
+  const list: unknown[] = Array.isArray(value) ? [...value] : [value];
   if (list.length === 0 || !list.every((pem) => typeof pem === 'string' && CERTIFICATE_PEM.test(pem))) {
     throw invalid('ca', 'a PEM certificate string or a non-empty array of them', value);
   }
@@ -205,7 +209,7 @@ function alpnOf(record: Record<string, unknown>): string[] | undefined {
   ) {
     throw invalid('alpn', 'a non-empty array of protocol names of 1 to 255 bytes', value);
   }
-  return [...value] as string[];
+  return [...(value as string[])];
 }
 
 function versionOf(record: Record<string, unknown>, name: string, fallback: TlsVersion): TlsVersion {
@@ -265,6 +269,7 @@ function sharedOptions(record: Record<string, unknown>): ResolvedSocketOptions {
   }
   return {
     ca: caOf(record),
+    caAddsToDefaultTrust: optionalBoolean(record, 'caAddsToDefaultTrust', false),
     alpn: alpnOf(record),
     minVersion,
     maxVersion,
@@ -321,12 +326,23 @@ export function resolveListenOptions(options: ListenOptions): ResolvedListenOpti
     const record = asRecord(options, 'listen()');
     rejectUnknownKeys(record, LISTEN_KEYS);
     const { cert, key } = certificatePair(record, true);
-    return Object.assign(sharedOptions(record), {
+    const shared = sharedOptions(record);
+    const requestClientCert = optionalBoolean(record, 'requestClientCert', false);
+    // Without `ca` the runtime would check client certificates against its public roots: any
+    // publicly issued clientAuth certificate would be let in.
+    if (requestClientCert && shared.ca === undefined) {
+      throw invalid(
+        'ca',
+        'the CA certificates that issue client certificates (requestClientCert needs them)',
+        undefined,
+      );
+    }
+    return Object.assign(shared, {
       hostname: hostnameOf(record, '127.0.0.1'),
       port: portOf(record, 0, 0),
       cert: cert!,
       key: key!,
-      requestClientCert: optionalBoolean(record, 'requestClientCert', false),
+      requestClientCert,
       onHandshakeError: callbackOf(record, 'onHandshakeError'),
       onError: callbackOf(record, 'onError'),
       maxPendingConnections: limitOf(record, 'maxPendingConnections', DEFAULT_MAX_PENDING_CONNECTIONS),

@@ -26,8 +26,16 @@ export interface NetAddress {
 
 /** Options shared by `connect()` and `listen()`. */
 export interface SocketOptions {
-  /** Trust anchors (PEM), replacing the runtime's default store where the runtime allows it. */
+  /**
+   * Trust anchors (PEM). They replace the runtime's default trust store; a runtime that can only add
+   * them to it (capabilities.exclusiveCa false) refuses `ca` unless `caAddsToDefaultTrust` is true.
+   */
   ca?: string | string[];
+  /**
+   * Trust `ca` and the runtime's default trust store (its root certificates plus any extra roots it
+   * was started with, such as NODE_EXTRA_CA_CERTS or DENO_CERT). Default false: `ca` alone.
+   */
+  caAddsToDefaultTrust?: boolean;
   alpn?: string[];
   minVersion?: TlsVersion;
   maxVersion?: TlsVersion;
@@ -72,7 +80,7 @@ export interface ListenOptions extends SocketOptions {
   port?: number;
   cert: string;
   key: string;
-  /** Ask clients for a certificate and verify it against `ca`. */
+  /** Ask clients for a certificate and verify it against `ca`, which is then required. */
   requestClientCert?: boolean;
   /** Called for every incoming connection that fails before or during its handshake. */
   onHandshakeError?: (error: SecureSocketError) => void;
@@ -193,6 +201,8 @@ export interface Capabilities {
    * connection refused over a cap gets no TLS byte.
    */
   dropDuringHandshake: boolean;
+  /** `ca` replaces the runtime's default trust; when false, `ca` needs `caAddsToDefaultTrust: true`. */
+  exclusiveCa: boolean;
 }
 
 export interface ShutdownableSecureSocket extends AsyncDisposable {

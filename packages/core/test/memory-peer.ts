@@ -49,6 +49,7 @@ export const FULL_CAPABILITIES: Capabilities = {
   versionBounds: true,
   requestClientCertificates: true,
   dropDuringHandshake: true,
+  exclusiveCa: true,
 };
 
 export const SESSION: SessionInfo = {

@@ -36,7 +36,18 @@ describe('resolveConnectOptions', () => {
       truncation: 'error',
       secureTransport: 'on',
       dangerouslyDisableVerification: false,
+      caAddsToDefaultTrust: false,
     });
+  });
+
+  it("copies ca and alpn: changing the caller's arrays afterwards changes nothing", () => {
+    const ca = [CERT];
+    const alpn = ['h2'];
+    const options = resolveConnectOptions({ hostname: 'h', port: 1, ca, alpn });
+    ca[0] = 'replaced';
+    alpn.push('http/1.1');
+    expect(options.ca).toEqual([CERT]);
+    expect(options.alpn).toEqual(['h2']);
   });
 
   it('normalises ca and keepAlive', () => {
@@ -87,6 +98,7 @@ describe('resolveConnectOptions', () => {
     ['alpn', { alpn: ['x'.repeat(256)] }],
     ['ca', { ca: 'not a pem' }],
     ['ca', { ca: [] }],
+    ['caAddsToDefaultTrust', { caAddsToDefaultTrust: 'yes' }],
     ['key', { cert: CERT }],
     ['cert', { key: KEY }],
     ['allowHalfOpen', { allowHalfOpen: 'yes' }],
@@ -117,6 +129,15 @@ describe('resolveListenOptions', () => {
     expect(resolveListenOptions({ cert: CERT, key: KEY })).toMatchObject({ hostname: '127.0.0.1', port: 0 });
     expect(rejection(() => resolveListenOptions({ cert: CERT } as ListenOptions)).message).toContain('"key"');
     expect(rejection(() => resolveListenOptions({} as ListenOptions)).message).toContain('"cert"');
+  });
+
+  it('refuses requestClientCert without ca: the public roots would vouch for clients', () => {
+    const error = rejection(() => resolveListenOptions({ cert: CERT, key: KEY, requestClientCert: true }));
+    expect(error).toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    expect(error.message).toContain('"ca"');
+    expect(resolveListenOptions({ cert: CERT, key: KEY, requestClientCert: true, ca: CERT }).ca).toEqual([
+      CERT,
+    ]);
   });
 
   it('rejects connect-only options', () => {

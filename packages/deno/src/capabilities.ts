@@ -52,4 +52,7 @@ export const capabilities: Capabilities = Object.freeze({
   // stop it: a silent client keeps its TCP connection until it sends or closes (measured: still open
   // after 10 minutes), and a refused client still completes its handshake before the close_notify.
   dropDuringHandshake: false,
+  // caCerts adds to the root store (Mozilla's, DENO_CERT's, DENO_TLS_CA_STORE's) and no public API
+  // replaces it or shows the peer's chain: core refuses `ca` unless caAddsToDefaultTrust is true.
+  exclusiveCa: false,
 });

@@ -12,7 +12,8 @@ import { establishDenoTransport } from './socket.ts';
 
 /**
  * Connects and resolves once the handshake is done and the peer verified. Deno always verifies;
- * `ca` adds to Deno's root store (Mozilla's, or the system's with DENO_TLS_CA_STORE), never replaces it.
+ * `caCerts` adds to Deno's root store (Mozilla's, the system's with DENO_TLS_CA_STORE, DENO_CERT's)
+ * and never replaces it, so core lets `ca` through only with caAddsToDefaultTrust: true.
  */
 export function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
   if (!hasDenoRuntime()) return Promise.reject(runtimeUnsupported());

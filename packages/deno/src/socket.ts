@@ -55,6 +55,10 @@
  *   applies `truncation`. `truncation.fin-at-boundary`, `truncation.fin-mid-record`, `truncation.ignore`.
  * - Deno is always half-open (writes after the peer's close_notify go out): core answers with
  *   shutdown('write') unless allowHalfOpen. `peer-close.half-open`, `peer-close.answers`.
+ * - `caCerts` adds to Deno's root store (Mozilla's, DENO_TLS_CA_STORE's, DENO_CERT's) and nothing
+ *   public replaces it or shows the peer's chain: core refuses `ca` unless caAddsToDefaultTrust
+ *   (capability exclusiveCa false). Deno.startTls reads caCerts after the TCP connect, from core's
+ *   copy. `connect.ca-adds-to-default-trust`, `connect.options-copied`.
  * - `write()` may take part of a chunk (write(16 MiB) took 65536 B): the transport loops until all
  *   of it is written and resolves only then, which is the backpressure core sees. Deno has taken (encrypted)
  *   the bytes when write() resolves, so the caller may reuse its buffer: `data.reused-buffer`. A write after

@@ -42,7 +42,13 @@ Deno.test('connect resolves after the handshake with the session info Deno has (
     },
     { alpnProtocols: ['h2', 'http/1.1'] },
   );
-  const socket = await connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, alpn: ['http/1.1'] });
+  const socket = await connect({
+    hostname: 'localhost',
+    port: peer.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+    alpn: ['http/1.1'],
+  });
   assertEquals(socket.state, 'open');
   const session = await socket.opened;
   assertEquals(
@@ -73,6 +79,7 @@ Deno.test('servername is the name verified, hostname is where to connect (connec
     servername: 'localhost',
     port: peer.port,
     ca: pki.ca,
+    caAddsToDefaultTrust: true,
   });
   assertEquals((await socket.opened).servername, 'localhost');
   await socket.close();
@@ -80,7 +87,13 @@ Deno.test('servername is the name verified, hostname is where to connect (connec
 
   const misnamed = tlsPeer(pki.server, waitForClose);
   await assertRejects(
-    connect({ hostname: '127.0.0.1', servername: 'wrong.example', port: misnamed.port, ca: pki.ca }),
+    connect({
+      hostname: '127.0.0.1',
+      servername: 'wrong.example',
+      port: misnamed.port,
+      ca: pki.ca,
+      caAddsToDefaultTrust: true,
+    }),
     {
       code: 'ERR_TLS_HOSTNAME_MISMATCH',
     },
@@ -97,10 +110,13 @@ for (const [id, credential, code] of [
 ] as const) {
   Deno.test(`a rejected certificate is ${code}, with Deno's error as cause (${id})`, async () => {
     const peer = tlsPeer(credential, waitForClose);
-    const error = await assertRejects(connect({ hostname: 'localhost', port: peer.port, ca: pki.ca }), {
-      code,
-      phase: 'handshake',
-    });
+    const error = await assertRejects(
+      connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, caAddsToDefaultTrust: true }),
+      {
+        code,
+        phase: 'handshake',
+      },
+    );
     assertEquals(((error as Error).cause as Error).name, 'InvalidData', 'cause');
     await peer.finished;
   });
@@ -108,18 +124,30 @@ for (const [id, credential, code] of [
 
 Deno.test('a fatal alert from the peer is ERR_TLS_ALERT', async () => {
   const peer = tlsPeer(pki.server, waitForClose, { alpnProtocols: ['h2'] });
-  await assertRejects(connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, alpn: ['http/1.1'] }), {
-    code: 'ERR_TLS_ALERT',
-    phase: 'handshake',
-  });
+  await assertRejects(
+    connect({
+      hostname: 'localhost',
+      port: peer.port,
+      ca: pki.ca,
+      caAddsToDefaultTrust: true,
+      alpn: ['http/1.1'],
+    }),
+    {
+      code: 'ERR_TLS_ALERT',
+      phase: 'handshake',
+    },
+  );
   await peer.finished;
 });
 
 Deno.test('a closed port is ERR_CONNECT_REFUSED (connect.refused)', async () => {
-  await assertRejects(connect({ hostname: '127.0.0.1', port: closedPort(), ca: pki.ca }), {
-    code: 'ERR_CONNECT_REFUSED',
-    phase: 'connect',
-  });
+  await assertRejects(
+    connect({ hostname: '127.0.0.1', port: closedPort(), ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_CONNECT_REFUSED',
+      phase: 'connect',
+    },
+  );
 });
 
 Deno.test('a peer that answers in plaintext is ERR_TLS_PROTOCOL (bad-peer.plaintext)', async () => {
@@ -128,9 +156,12 @@ Deno.test('a peer that answers in plaintext is ERR_TLS_PROTOCOL (bad-peer.plaint
     await writeText(conn, '220 smtp.example ESMTP ready\r\n');
     await readToEnd(conn).catch(() => {});
   });
-  await assertRejects(connect({ hostname: 'localhost', port: peer.port, ca: pki.ca }), {
-    code: 'ERR_TLS_PROTOCOL',
-  });
+  await assertRejects(
+    connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_TLS_PROTOCOL',
+    },
+  );
   await peer.finished;
 });
 
@@ -140,9 +171,12 @@ Deno.test('a peer that answers with garbage is ERR_TLS_PROTOCOL (bad-peer.garbag
     await conn.write(new Uint8Array(64).fill(0xff));
     await readToEnd(conn).catch(() => {});
   });
-  await assertRejects(connect({ hostname: 'localhost', port: peer.port, ca: pki.ca }), {
-    code: 'ERR_TLS_PROTOCOL',
-  });
+  await assertRejects(
+    connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_TLS_PROTOCOL',
+    },
+  );
   await peer.finished;
 });
 
@@ -152,10 +186,13 @@ Deno.test('a FIN instead of a ServerHello is ERR_CONNECTION_RESET (bad-peer.fin-
     await conn.closeWrite();
     await readToEnd(conn).catch(() => {});
   });
-  await assertRejects(connect({ hostname: 'localhost', port: peer.port, ca: pki.ca }), {
-    code: 'ERR_CONNECTION_RESET',
-    phase: 'handshake',
-  });
+  await assertRejects(
+    connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_CONNECTION_RESET',
+      phase: 'handshake',
+    },
+  );
   await peer.finished;
 });
 
@@ -164,10 +201,13 @@ Deno.test('a RST instead of a ServerHello is ERR_CONNECTION_RESET (bad-peer.rst-
   const peer = rawPeer(async (conn) => {
     await readExactly(conn, 1);
   });
-  await assertRejects(connect({ hostname: 'localhost', port: peer.port, ca: pki.ca }), {
-    code: 'ERR_CONNECTION_RESET',
-    phase: 'handshake',
-  });
+  await assertRejects(
+    connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_CONNECTION_RESET',
+      phase: 'handshake',
+    },
+  );
   await peer.finished;
 });
 
@@ -189,7 +229,13 @@ function silentPeer(heardClientHello?: () => void) {
 Deno.test('a peer that never answers the ClientHello runs into core’s handshake timeout (connect.handshake-timeout)', async () => {
   const peer = silentPeer();
   await assertRejects(
-    connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, handshakeTimeoutMs: 150 }),
+    connect({
+      hostname: 'localhost',
+      port: peer.port,
+      ca: pki.ca,
+      caAddsToDefaultTrust: true,
+      handshakeTimeoutMs: 150,
+    }),
     {
       code: 'ERR_HANDSHAKE_TIMEOUT',
       phase: 'handshake',
@@ -203,7 +249,13 @@ Deno.test('the caller’s signal abandons the handshake (connect.signal-abort)',
   const controller = new AbortController();
   const peer = silentPeer(() => controller.abort(new Error('changed my mind')));
   await assertRejects(
-    connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, signal: controller.signal }),
+    connect({
+      hostname: 'localhost',
+      port: peer.port,
+      ca: pki.ca,
+      caAddsToDefaultTrust: true,
+      signal: controller.signal,
+    }),
     {
       code: 'ERR_ABORTED',
     },
@@ -214,7 +266,13 @@ Deno.test('the caller’s signal abandons the handshake (connect.signal-abort)',
 
 Deno.test('the peer’s certificate request is answered with the client certificate (Deno.connectTls path)', async () => {
   const peer = await nodePeer('client-certificate', pki);
-  const socket = await connect({ hostname: 'localhost', port: peer.port, ca: pki.ca, ...pki.client });
+  const socket = await connect({
+    hostname: 'localhost',
+    port: peer.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+    ...pki.client,
+  });
   assertEquals(await readText(socket), 'authorized=true subject=closenotify deno test client');
   assertEquals((await socket.closed).closeNotifyReceived, true);
   await peer.finished;
@@ -224,7 +282,12 @@ Deno.test('without a client certificate the peer’s alert is ERR_TLS_ALERT, at 
   const peer = await nodePeer('client-certificate', pki);
   // TLS 1.3: the server judges our (missing) certificate after our Finished, so its alert can
   // arrive before or after Deno's handshake() resolved.
-  const failure = await connect({ hostname: 'localhost', port: peer.port, ca: pki.ca })
+  const failure = await connect({
+    hostname: 'localhost',
+    port: peer.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+  })
     .then((socket) => socket.read())
     .then(
       () => undefined,
@@ -238,7 +301,7 @@ Deno.test('without a client certificate the peer’s alert is ERR_TLS_ALERT, at 
 
 Deno.test('options Deno cannot honour are refused before any connection', async () => {
   const port = closedPort();
-  const base = { hostname: 'localhost', port, ca: pki.ca };
+  const base = { hostname: 'localhost', port, ca: pki.ca, caAddsToDefaultTrust: true };
   for (const options of [
     { ...base, maxVersion: 'TLSv1.2' as const },
     { ...base, minVersion: 'TLSv1.3' as const },
@@ -260,6 +323,7 @@ Deno.test('keepAlive: true is set on the TCP connection before TLS', async () =>
     hostname: 'localhost',
     port: peer.port,
     ca: pki.ca,
+    caAddsToDefaultTrust: true,
     keepAlive: true,
     noDelay: false,
   });

@@ -21,7 +21,12 @@ Deno.test('16 MiB each way arrive intact, verified by sha256 (data.sha256-16mib)
     ]);
     uploaded.resolve(await sha256(received));
   });
-  const socket = await connect({ hostname: 'localhost', port: peer.port, ca: pki.ca });
+  const socket = await connect({
+    hostname: 'localhost',
+    port: peer.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+  });
   // One 16 MiB write: Deno takes 64 KiB per conn.write(), so the transport's write loop is exercised.
   const [received] = await Promise.all([
     readAll(socket),
@@ -43,7 +48,12 @@ Deno.test('many small writes, none awaited, arrive in order (data.small-writes-i
     received.resolve(text(await readToEnd(conn)));
     await conn.closeWrite();
   });
-  const socket = await connect({ hostname: 'localhost', port: peer.port, ca: pki.ca });
+  const socket = await connect({
+    hostname: 'localhost',
+    port: peer.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+  });
   const pieces = Array.from({ length: 2000 }, (_, index) => `${index},`);
   const writes = pieces.map((piece) => socket.write(piece));
   await Promise.all([...writes, socket.shutdown('write')]);

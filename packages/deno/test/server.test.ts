@@ -64,6 +64,7 @@ Deno.test('our listen() serves our connect(): request, half-close, full response
     hostname: 'localhost',
     port: server.address.port,
     ca: pki.ca,
+    caAddsToDefaultTrust: true,
     alpn: ['h2'],
   });
   await client.write('hello');
@@ -201,7 +202,12 @@ Deno.test('16 MiB each way through our server and our client, verified by sha256
     ]);
     return sha256(received);
   });
-  const client = await connect({ hostname: 'localhost', port: server.address.port, ca: pki.ca });
+  const client = await connect({
+    hostname: 'localhost',
+    port: server.address.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+  });
   const [received] = await Promise.all([
     readAll(client),
     client.write(upload).then(() => client.shutdown('write')),
@@ -237,12 +243,20 @@ Deno.test('handshake failures reach onHandshakeError with their code', async () 
 Deno.test('close() stops accepting; a socket already handed out stays usable', async () => {
   const accepted = Promise.withResolvers<ShutdownableSecureSocket>();
   const server = await listen({ ...pki.server }, (socket) => accepted.resolve(socket));
-  const client = await connect({ hostname: 'localhost', port: server.address.port, ca: pki.ca });
+  const client = await connect({
+    hostname: 'localhost',
+    port: server.address.port,
+    ca: pki.ca,
+    caAddsToDefaultTrust: true,
+  });
   const socket = await accepted.promise;
   await server.close();
-  await assertRejects(connect({ hostname: '127.0.0.1', port: server.address.port, ca: pki.ca }), {
-    code: 'ERR_CONNECT_REFUSED',
-  });
+  await assertRejects(
+    connect({ hostname: '127.0.0.1', port: server.address.port, ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_CONNECT_REFUSED',
+    },
+  );
   await socket.write('still here');
   await socket.shutdown('write');
   assertEquals(await readText(client), 'still here');
@@ -250,7 +264,13 @@ Deno.test('close() stops accepting; a socket already handed out stays usable', a
 });
 
 Deno.test('listen() refuses what Deno.listenTls cannot do, and a bad key', async () => {
-  await assertRejects(listen({ ...pki.server, requestClientCert: true }), { code: 'ERR_UNSUPPORTED' });
+  await assertRejects(
+    listen({ ...pki.server, requestClientCert: true, ca: pki.ca, caAddsToDefaultTrust: true }),
+    {
+      code: 'ERR_UNSUPPORTED',
+    },
+  );
+  await assertRejects(listen({ ...pki.server, ca: pki.ca }), { code: 'ERR_UNSUPPORTED' });
   await assertRejects(listen({ ...pki.server, keepAlive: true }), { code: 'ERR_UNSUPPORTED' });
   await assertRejects(listen({ cert: pki.server.cert, key: pki.client.key }), { code: 'ERR_INVALID_OPTION' });
 });

@@ -14,7 +14,7 @@ function connectTo(
   port: number,
   options: Partial<Parameters<typeof connect>[0]> = {},
 ): Promise<ShutdownableSecureSocket> {
-  return connect({ hostname: 'localhost', port, ca: pki.ca, ...options });
+  return connect({ hostname: 'localhost', port, ca: pki.ca, caAddsToDefaultTrust: true, ...options });
 }
 
 function summary(report: CloseReport) {

@@ -33,4 +33,6 @@ export const capabilities: Capabilities = Object.freeze({
   // The adapter holds the raw TCP socket of every accepted connection: destroy() or resetAndDestroy()
   // ends it at once, whatever the handshake is doing.
   dropDuringHandshake: true,
+  // A SecureContext built with `ca` holds those anchors only (Node's root store is left out).
+  exclusiveCa: true,
 });

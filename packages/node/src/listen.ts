@@ -16,6 +16,7 @@ import {
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
 import { fromNodeError } from './errors.ts';
+import { trustAnchors } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
 
 /**
@@ -33,7 +34,7 @@ export function listen(
       const handshakes = new ServerHandshakes({
         cert: resolved.cert,
         key: resolved.key,
-        ca: resolved.ca,
+        ca: trustAnchors(resolved),
         minVersion: resolved.minVersion,
         maxVersion: resolved.maxVersion,
         ALPNProtocols: resolved.alpn,

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import * as tls from 'node:tls';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ResolvedSocketOptions } from '@closenotify/core';
 
 interface ContextInput {
   ca: string[] | undefined;
+  caAddsToDefaultTrust: boolean;
   cert: string | undefined;
   key: string | undefined;
   minVersion: ResolvedSocketOptions['minVersion'];
@@ -15,11 +18,14 @@ const cache = new Map<string, SecureContext>();
 /** The configuration asked for last, and its context: a client that connects again and again skips the key. */
 let last: { input: ContextInput; context: SecureContext } | undefined;
 
+/**
+ * By contents, never by the array's identity: one array can hold other certificates by the next
+ * connect. A string compared with itself is still a pointer check, so a caller that passes the same
+ * PEM strings again pays a length check and a loop.
+ */
 function sameList(a: string[] | undefined, b: string[] | undefined): boolean {
-  return (
-    a === b ||
-    (a !== undefined && b !== undefined && a.length === b.length && a.every((pem, i) => pem === b[i]))
-  );
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((pem, i) => pem === b[i]);
 }
 
 function sameInput(a: ContextInput, b: ContextInput): boolean {
@@ -28,8 +34,44 @@ function sameInput(a: ContextInput, b: ContextInput): boolean {
     a.key === b.key &&
     a.minVersion === b.minVersion &&
     a.maxVersion === b.maxVersion &&
+    a.caAddsToDefaultTrust === b.caAddsToDefaultTrust &&
     sameList(a.ca, b.ca)
   );
+}
+
+const PEM_CERTIFICATES = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+let defaultAnchors: readonly string[] | undefined;
+
+/**
+ * Node's default trust as PEM: tls.getCACertificates('default') where Node has it (22.15); before
+ * that the bundled roots plus the file NODE_EXTRA_CA_CERTS named at startup. Node 20 keeps those
+ * extra roots in its shared store only: a context built from a list, or one that is given one more
+ * anchor (addCACert), starts from the bundled roots without them.
+ */
+function defaultTrustAnchors(): readonly string[] {
+  if (defaultAnchors) return defaultAnchors;
+  const getCACertificates = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates;
+  if (getCACertificates) {
+    defaultAnchors = getCACertificates('default');
+    return defaultAnchors;
+  }
+  const extraFile = process.env.NODE_EXTRA_CA_CERTS;
+  let extra: string[] = [];
+  try {
+    if (extraFile) extra = readFileSync(extraFile, 'utf8').match(PEM_CERTIFICATES) ?? [];
+  } catch {
+    // Node itself only warns about an unreadable file and goes on with its roots.
+  }
+  defaultAnchors = [...tls.rootCertificates, ...extra];
+  return defaultAnchors;
+}
+
+/** What `ca` means for a context or a server: the anchors alone, or added to Node's default trust. */
+export function trustAnchors(
+  options: Pick<ContextInput, 'ca' | 'caAddsToDefaultTrust'>,
+): string[] | undefined {
+  if (options.ca === undefined || !options.caAddsToDefaultTrust) return options.ca;
+  return [...defaultTrustAnchors(), ...options.ca];
 }
 
 /**
@@ -43,17 +85,24 @@ export function secureContextFor(input: ContextInput): SecureContext {
   if (last && sameInput(last.input, input)) return last.context;
   const context = contextFor(input);
   // Only the fields that decide the context: the caller's whole options object (its signal...) is not kept.
-  const { ca, cert, key, minVersion, maxVersion } = input;
-  last = { input: { ca, cert, key, minVersion, maxVersion }, context };
+  const { ca, caAddsToDefaultTrust, cert, key, minVersion, maxVersion } = input;
+  last = { input: { ca, caAddsToDefaultTrust, cert, key, minVersion, maxVersion }, context };
   return context;
 }
 
 function contextFor(input: ContextInput): SecureContext {
-  const key = JSON.stringify([input.ca, input.cert, input.key, input.minVersion, input.maxVersion]);
+  const key = JSON.stringify([
+    input.ca,
+    input.caAddsToDefaultTrust,
+    input.cert,
+    input.key,
+    input.minVersion,
+    input.maxVersion,
+  ]);
   let context = cache.get(key);
   if (context) return context;
   context = createSecureContext({
-    ca: input.ca,
+    ca: trustAnchors(input),
     cert: input.cert,
     key: input.key,
     minVersion: input.minVersion,

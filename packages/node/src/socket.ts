@@ -45,6 +45,11 @@
  *   no SNI and verifies the certificate's IP addresses. `connect.ip-no-sni`, test/ip-sni.test.ts.
  * - A certificate for another purpose (extendedKeyUsage without serverAuth) fails with OpenSSL's
  *   INVALID_PURPOSE, an untrusted chain for a server. `bad-peer.wrong-key-usage`.
+ * - A SecureContext costs a fifth of the connection rate, so secure-context.ts reuses them, compared
+ *   by the PEM contents (core copies `ca`), never by the caller's array. `connect.options-copied`.
+ * - Node 20 keeps NODE_EXTRA_CA_CERTS roots in its shared store only: any context given `ca` loses
+ *   them, so `caAddsToDefaultTrust` lists the bundled roots and that file's certificates next to `ca`.
+ *   `connect.ca-replaces-default-trust`, `connect.ca-adds-to-default-trust`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';

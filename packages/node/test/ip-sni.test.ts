@@ -11,7 +11,7 @@ import { connect, listen } from '../src/index.ts';
 let pki: Pki;
 beforeAll(async () => {
   pki = await ensurePki();
-}, 90_000);
+});
 
 const warnings: Error[] = [];
 const onWarning = (warning: Error) => warnings.push(warning);

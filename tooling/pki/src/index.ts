@@ -9,7 +9,7 @@ import { issuePkiMaterial } from './issue.ts';
 import { readUsablePki, writePkiFiles } from './store.ts';
 import type { Pki } from './types.ts';
 
-export type { Pki, PkiCredential } from './types.ts';
+export { AUTHORITY_FILES, type Pki, type PkiCredential } from './types.ts';
 
 /** Generations that lose a publication race retry by reading the winner's files; a few rounds always suffice. */
 const MAX_ATTEMPTS = 4;

@@ -45,6 +45,7 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
   };
   const ca = selfSignedAuthority('closenotify test CA', current);
   const rogueCa = selfSignedAuthority('closenotify untrusted CA', current);
+  const defaultTrustCa = selfSignedAuthority('closenotify default-trust CA', current);
 
   const leaf = (
     commonName: string,
@@ -60,6 +61,8 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
 
   return {
     ca: toPem(ca.certificate),
+    otherCa: toPem(rogueCa.certificate),
+    defaultTrustCa: toPem(defaultTrustCa.certificate),
     server: leaf('localhost', 'server', ca, LOOPBACK_NAMES),
     wrongHost: leaf('wrong.example', 'server', ca, [{ type: 2, value: 'wrong.example' }]),
     selfSigned: leaf('localhost', 'server', undefined, LOOPBACK_NAMES),
@@ -71,6 +74,7 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
     client: leaf('closenotify-client', 'client', ca, undefined),
     // The client profile with the loopback names: a chain valid for clientAuth only, never for a server.
     wrongKeyUsage: leaf('localhost', 'client', ca, LOOPBACK_NAMES),
+    defaultTrusted: leaf('localhost', 'server', defaultTrustCa, LOOPBACK_NAMES),
   };
 }
 

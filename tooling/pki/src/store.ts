@@ -3,20 +3,20 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CREDENTIAL_NAMES, type CredentialName, type PkiMaterial } from './types.ts';
+import { AUTHORITY_FILES, CREDENTIAL_NAMES, type CredentialName, type PkiMaterial } from './types.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A cached PKI is reused only while every current certificate stays valid this much longer. */
 const MIN_REMAINING_VALIDITY_MS = 30 * DAY_MS;
-
-const CA_FILE = 'ca.pem';
 
 function fileStem(name: CredentialName): string {
   return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 
 export async function writePkiFiles(dir: string, material: PkiMaterial): Promise<void> {
-  await writeFile(join(dir, CA_FILE), material.ca);
+  for (const [name, file] of Object.entries(AUTHORITY_FILES)) {
+    await writeFile(join(dir, file), material[name as keyof typeof AUTHORITY_FILES]);
+  }
   for (const name of CREDENTIAL_NAMES) {
     await writeFile(join(dir, `${fileStem(name)}.pem`), material[name].cert);
     await writeFile(join(dir, `${fileStem(name)}-key.pem`), material[name].key, { mode: 0o600 });
@@ -33,7 +33,9 @@ export async function readUsablePki(dir: string, now = Date.now()): Promise<PkiM
       key: await read(`${fileStem(name)}-key.pem`),
     });
     material = {
-      ca: await read(CA_FILE),
+      ca: await read(AUTHORITY_FILES.ca),
+      otherCa: await read(AUTHORITY_FILES.otherCa),
+      defaultTrustCa: await read(AUTHORITY_FILES.defaultTrustCa),
       server: await credential('server'),
       wrongHost: await credential('wrongHost'),
       selfSigned: await credential('selfSigned'),
@@ -41,6 +43,7 @@ export async function readUsablePki(dir: string, now = Date.now()): Promise<PkiM
       untrusted: await credential('untrusted'),
       client: await credential('client'),
       wrongKeyUsage: await credential('wrongKeyUsage'),
+      defaultTrusted: await credential('defaultTrusted'),
     };
   } catch {
     return undefined;
@@ -51,10 +54,12 @@ export async function readUsablePki(dir: string, now = Date.now()): Promise<PkiM
 function isUsable(material: PkiMaterial, now: number): boolean {
   try {
     const ca = new X509Certificate(material.ca);
+    const otherCa = new X509Certificate(material.otherCa);
+    const defaultTrustCa = new X509Certificate(material.defaultTrustCa);
     const lastsLongEnough = (certificate: X509Certificate) =>
       Date.parse(certificate.validFrom) <= now &&
       Date.parse(certificate.validTo) - now >= MIN_REMAINING_VALIDITY_MS;
-    if (!lastsLongEnough(ca)) return false;
+    if (![ca, otherCa, defaultTrustCa].every(lastsLongEnough)) return false;
     return CREDENTIAL_NAMES.every((name) => {
       const certificate = new X509Certificate(material[name].cert);
       if (!certificate.checkPrivateKey(createPrivateKey(material[name].key))) return false;
@@ -64,7 +69,9 @@ function isUsable(material: PkiMaterial, now: number): boolean {
         case 'selfSigned':
           return certificate.verify(certificate.publicKey);
         case 'untrusted':
-          return !certificate.verify(ca.publicKey);
+          return certificate.verify(otherCa.publicKey) && !certificate.verify(ca.publicKey);
+        case 'defaultTrusted':
+          return certificate.verify(defaultTrustCa.publicKey) && !certificate.verify(ca.publicKey);
         default:
           return certificate.verify(ca.publicKey);
       }

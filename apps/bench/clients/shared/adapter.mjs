@@ -36,10 +36,11 @@ async function readToEnd(socket) {
 
 /**
  * @param {Connect} connect
- * @param {{ port: number, ca: string }} peer
+ * @param {{ port: number, ca: string, caAddsToDefaultTrust?: boolean }} peer
  */
-export function adapterMeasures(connect, { port, ca }) {
-  const open = () => connect({ hostname: '127.0.0.1', port, servername: 'localhost', ca });
+export function adapterMeasures(connect, { port, ca, caAddsToDefaultTrust }) {
+  const open = () =>
+    connect({ hostname: '127.0.0.1', port, servername: 'localhost', ca, caAddsToDefaultTrust });
   const echoPayload = new Uint8Array(ECHO_BYTES).fill(0x61);
 
   return {

@@ -1,5 +1,5 @@
 import type { ConnectOptions } from '@closenotify/core';
-import { check, equal, HANG_GUARD_MS, rejectsWith, within } from '../assert.ts';
+import { check, equal, HANG_GUARD_MS, rejectsWith, resolves, within } from '../assert.ts';
 import { type ConformanceCase, UNRESOLVABLE_HOST } from '../case.ts';
 
 const quietPeer = [{ op: 'readUntilEnd' as const }, { op: 'closeNotify' as const }];
@@ -214,6 +214,109 @@ export const connectCases: ConformanceCase[] = [
       const { protocol } = await socket.opened;
       if (ctx.adapter.capabilities.sessionInfo.protocol) equal(protocol, 'TLSv1.2', 'protocol');
       await socket.close();
+    },
+  },
+  {
+    id: 'connect.options-copied',
+    requirement:
+      'options are copied at the call: a ca array or options object changed afterwards changes nothing',
+    source: "contract v2: options are copied when validated; a cache keyed by the caller's array",
+    tls: 'any',
+    async run(ctx) {
+      // A list no other connect uses, so that a cache of the last configuration keeps this very array.
+      const anchors = [ctx.pki.otherCa, ctx.pki.ca];
+      const first = await ctx.connect(
+        await ctx.peer({ role: 'server', steps: quietPeer, observe: false }),
+        ctx.trusting(anchors),
+      );
+      await first.close();
+      anchors[1] = ctx.pki.defaultTrustCa;
+      await rejectsWith(
+        ctx.connect(await ctx.peer({ role: 'server', observe: false }), ctx.trusting(anchors)),
+        'ERR_TLS_CERT_UNTRUSTED',
+        'a second connect with the same ca array, whose certificate was replaced by another CA',
+      );
+
+      const peer = await ctx.peer({ role: 'server', steps: quietPeer, observe: false });
+      const given = [ctx.pki.ca];
+      const options = { hostname: 'localhost', port: peer.port, ...ctx.trusting(given) };
+      const connecting = ctx.adapter.connect(options);
+      given[0] = ctx.pki.otherCa;
+      options.ca = [ctx.pki.otherCa];
+      const socket = await resolves(
+        connecting,
+        'connect() whose options object and ca array were changed right after the call',
+      );
+      await socket.close();
+
+      const can = ctx.adapter.capabilities;
+      if (!can.server || !can.requestClientCertificates) return;
+      const clientAnchors = [ctx.pki.ca];
+      const { server, next } = await ctx.listen({ requestClientCert: true, ...ctx.trusting(clientAnchors) });
+      clientAnchors[0] = ctx.pki.otherCa;
+      await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port },
+        requestClientCert: true,
+        observe: false,
+        steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
+      });
+      const accepted = await next();
+      if (can.sessionInfo.authorized) equal((await accepted.opened).authorized, true, 'client authorized');
+      await accepted.closed;
+    },
+  },
+  {
+    id: 'connect.ca-replaces-default-trust',
+    requirement: "ca replaces the runtime's default trust: a server the default store vouches for is refused",
+    source: 'RFC 5280 §6.1.1 (trust anchor input); Node tls ca semantics; Deno caCerts only adds',
+    tls: 'any',
+    requires: ['exclusiveCa'],
+    async run(ctx) {
+      const control = await ctx.peer({ role: 'server', certificate: 'defaultTrusted', steps: quietPeer });
+      const socket = await resolves(
+        ctx.connect(control, { ca: undefined }),
+        'control (else the refusal below proves nothing): connect without ca to a server issued by the CA the runtime was started with as an extra root (NODE_EXTRA_CA_CERTS, DENO_CERT)',
+      );
+      await socket.close();
+      await rejectsWith(
+        ctx.connect(await ctx.peer({ role: 'server', certificate: 'defaultTrusted', observe: false }), {
+          ca: ctx.pki.ca,
+        }),
+        'ERR_TLS_CERT_UNTRUSTED',
+        'connect with ca: the test CA, to a server only the default trust vouches for',
+      );
+    },
+  },
+  {
+    id: 'connect.ca-adds-to-default-trust',
+    requirement:
+      "caAddsToDefaultTrust: true trusts ca and the runtime's default store alike; where ca can only add, ca alone is refused",
+    source: 'contract v2: a private CA pin never silently trusts public roots',
+    tls: 'any',
+    async run(ctx) {
+      const additive = { ca: ctx.pki.ca, caAddsToDefaultTrust: true };
+      if (!ctx.adapter.capabilities.exclusiveCa) {
+        const peer = await ctx.peer({ role: 'server', observe: false });
+        await rejectsWith(
+          ctx.adapter.connect({ hostname: 'localhost', port: peer.port, ca: ctx.pki.ca }),
+          'ERR_UNSUPPORTED',
+          'ca without caAddsToDefaultTrust where ca can only add to the default trust',
+        );
+      }
+      for (const certificate of ['defaultTrusted', 'valid'] as const) {
+        const peer = await ctx.peer({ role: 'server', certificate, steps: quietPeer, observe: false });
+        const socket = await resolves(
+          ctx.connect(peer, additive),
+          `connect with caAddsToDefaultTrust to a server issued by ${certificate === 'valid' ? 'ca' : 'an extra default root'}`,
+        );
+        await socket.close();
+      }
+      await rejectsWith(
+        ctx.connect(await ctx.peer({ role: 'server', certificate: 'untrusted', observe: false }), additive),
+        'ERR_TLS_CERT_UNTRUSTED',
+        'caAddsToDefaultTrust still refuses a CA that neither ca nor the default store holds',
+      );
     },
   },
   {

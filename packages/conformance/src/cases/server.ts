@@ -409,6 +409,22 @@ export const serverCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'server.request-client-cert-needs-ca',
+    requirement:
+      'listen({ requestClientCert: true }) without ca is refused with ERR_INVALID_OPTION: a server that asks for client certificates says whom it trusts',
+    source:
+      'RFC 8446 §4.3.2 (certificate_authorities); the public roots would admit any clientAuth certificate',
+    tls: 'any',
+    async run(ctx) {
+      const error = await rejectsWith(
+        ctx.listen({ requestClientCert: true }),
+        'ERR_INVALID_OPTION',
+        'listen() asking for client certificates without ca',
+      );
+      check(error.message.includes('"ca"'), `the message names "ca": ${error.message}`);
+    },
+  },
+  {
     id: 'server.session-info',
     requirement:
       "an accepted socket's opened reports the negotiated version, and the client verified our certificate",
