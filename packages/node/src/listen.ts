@@ -11,6 +11,7 @@ import {
   type OpenContext,
   type OpenedTransport,
   type SecureServer,
+  type SecureSocketError,
   type ShutdownableSecureSocket,
   type SocketHandler,
 } from '@closenotify/core';
@@ -119,14 +120,24 @@ class ServerHandshakes {
         raw.destroy();
       };
       context.signal.addEventListener('abort', onAbort, { once: true });
+      // A connection reset during the handshake reaches tlsClientError on a socket that no longer has
+      // the address it is matched by: the raw socket's own 'close' ends the attempt instead, at once,
+      // not at the handshake timeout. `server.client-reset-during-handshake`.
+      const onClose = (): void => {
+        if (this.#pending.get(key)?.raw !== raw) return;
+        this.#pending.delete(key);
+        settle(Promise.reject(connectionLost()));
+      };
       const settle: Settle = (outcome) => {
         context.signal.removeEventListener('abort', onAbort);
+        raw.off('close', onClose);
         outcome.then(resolve, (error: unknown) => {
           reject(error);
           raw.destroy();
         });
       };
       this.#pending.set(key, { raw, context, settle });
+      raw.once('close', onClose);
       this.#engine.emit('connection', raw);
     });
   }
@@ -140,6 +151,13 @@ class ServerHandshakes {
 }
 
 type Settle = (outcome: Promise<OpenedTransport>) => void;
+
+function connectionLost(): SecureSocketError {
+  return fromNodeError(
+    Object.assign(new Error('The client closed the connection during the handshake'), { code: 'ECONNRESET' }),
+    'handshake',
+  );
+}
 
 function keyOf(socket: Socket): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;

@@ -28,6 +28,9 @@
  * - `net.Server.close(callback)` calls back only once every accepted connection has closed:
  *   listen.ts resolves once the listening descriptor is closed. `server.close.prompt`,
  *   `server.iteration-break.prompt`, `server.close.closes-queued`, `server.iteration-stop.closes-queued`.
+ * - A client that resets during a server handshake reaches tlsClientError on a TLSSocket whose
+ *   remoteAddress is already gone, so it cannot be matched to its attempt: the raw socket's 'close'
+ *   ends the attempt at once instead of at the handshake timeout. `server.client-reset-during-handshake`.
  * - A connection refused over a server cap is `resetAndDestroy()`ed in the 'connection' callback,
  *   before TLS touches it: a RST and no handshake byte. `server.pending-cap`, `server.max-connections`.
  * - `tls.write()` returns true while it still holds the chunk: one written behind a write in

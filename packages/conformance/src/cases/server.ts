@@ -351,6 +351,40 @@ export const serverCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'server.client-reset-during-handshake',
+    requirement:
+      'a client that resets its connection before the handshake completes is reported to onHandshakeError as ERR_CONNECTION_RESET at once, not held until handshakeTimeoutMs',
+    source:
+      'contract v2: caps on pending connections (a reset client must not hold a slot); found on Node, whose tlsClientError socket has no address once reset',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const { server } = await ctx.listen({
+        // Far beyond the case's own limit: only a prompt report passes.
+        handshakeTimeoutMs: 120_000,
+        maxPendingConnections: 1,
+        onHandshakeError: (error) => errors.push(error),
+      });
+      await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port, silent: true },
+        observe: false,
+        steps: [{ op: 'sleep', ms: 100 }, { op: 'rst' }],
+      });
+      await eventually(() => errors.length > 0, PROMPTLY_MS, 'onHandshakeError for the client that reset');
+      equal(errors[0]!.code, 'ERR_CONNECTION_RESET', 'onHandshakeError code');
+      // Its pending slot is free again: the next client gets a handshake, not ERR_SERVER_BUSY.
+      const next = await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port },
+        observe: false,
+        steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
+      });
+      equal((await next.whenDone()).handshake?.authorized, true, 'the next client verified our certificate');
+    },
+  },
+  {
     id: 'server.handshake-timeout.drops-connection',
     requirement:
       'a client that connects and never sends a ClientHello sees its TCP connection end (FIN or RST) at handshakeTimeoutMs',
