@@ -1,7 +1,7 @@
 // The Deno client: `deno run --allow-net=127.0.0.1 deno.ts '<json>'` runs one measure, raw or through
 // @closenotify/deno, and prints one JSON result line. Raw is Deno's fastest TLS client path:
 // Deno.connect + setNoDelay + Deno.startTls, and conn.read() into a reused 64 KiB buffer
-// (research/perf-baseline.md §2, §3). `raw-connectTls` is the one-call Deno.connectTls, whose first
+// (measured: the fastest Deno paths). `raw-connectTls` is the one-call Deno.connectTls, whose first
 // exchange waits for the peer's delayed ACK (Nagle): the adapter must beat it.
 import { connect } from '@closenotify/deno';
 import { adapterMeasures } from './shared/adapter.mjs';

@@ -1,7 +1,7 @@
 // The Node client: `node --expose-gc node.mjs '<json>'` runs one measure, raw or through
 // @closenotify/node, and prints one JSON result line. Raw is Node's fastest TLS client path:
 // tls.connect with one shared SecureContext and `onread` into a reused 64 KiB buffer
-// (research/perf-baseline.md §2, §3).
+// (measured: the fastest Node paths).
 import { createSecureContext, connect as tlsConnect } from 'node:tls';
 import { connect } from '@closenotify/node';
 import { adapterMeasures } from './shared/adapter.mjs';

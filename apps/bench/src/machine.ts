@@ -59,7 +59,7 @@ function osName(): string {
 
 /**
  * Deno reports no TLS library version: the crate versions are read from the paths its binary
- * embeds (as research/perf-baseline.md did).
+ * embeds.
  */
 function denoTls(binary: string): string {
   try {

@@ -126,7 +126,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     ...machineTable(report.machine),
     '',
-    '### Targets (DESIGN §8)',
+    '### Targets (spec §8)',
     '',
     'Each cell: met or not, and the oriented ratio of the medians (adapter/raw for rates, raw/adapter for latency and memory).',
     '',

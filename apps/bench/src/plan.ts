@@ -32,7 +32,7 @@ interface MetricSpec {
   unit: string;
   /** Which way is better for the adapter; the ratio is oriented so that higher is better. */
   better: 'higher' | 'lower';
-  /** DESIGN §8; informative metrics have none. */
+  /** spec §8; informative metrics have none. */
   target?: Target;
   what: string;
 }
@@ -126,7 +126,7 @@ interface Sizes {
   idleSettleMs: number;
 }
 
-// Full: the figures DESIGN §8 names (1 GiB, 2,000 cycles, 500 closes, 2,000 idle connections);
+// Full: the figures spec §8 names (1 GiB, 2,000 cycles, 500 closes, 2,000 idle connections);
 // quick: the same code on tiny sizes, so `npm test` keeps the bench from rotting.
 const SIZES: Record<Mode, Sizes> = {
   full: {

@@ -1,6 +1,6 @@
 /**
  * The reference lines: OpenSSL's own tools as the native TLS figure (`s_server -WWW` → `s_time`) and
- * `openssl speed` as the single-core AEAD limit. Process wall time, as research/perf-baseline.md.
+ * `openssl speed` as the single-core AEAD limit. Process wall time.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -13,7 +13,7 @@ export function spread(values: readonly number[]): Spread {
   return { median, min: sorted[0]!, max: sorted.at(-1)! };
 }
 
-/** Nearest-rank percentile (p in 0..100), as research/perf-baseline.md pools latency samples. */
+/** Nearest-rank percentile (p in 0..100) of pooled latency samples. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

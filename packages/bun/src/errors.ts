@@ -40,7 +40,7 @@ function codeOf(nativeCode: unknown, message: string, phase: ErrorPhase): ErrorC
   );
 }
 
-/** A Bun error as a SecureSocketError with its DESIGN §5 code; the Bun error stays the cause. */
+/** A Bun error as a SecureSocketError with its spec §5 code; the Bun error stays the cause. */
 export function fromBunError(error: unknown, phase: ErrorPhase): SecureSocketError {
   if (isSecureSocketError(error)) return error;
   const nativeCode = (error as { code?: unknown } | null)?.code;

@@ -2,7 +2,7 @@
  * Bun's native TLS socket (Bun.connect / Bun.listen with `tls`) as a closenotify Transport.
  *
  * What Bun 1.4.5 does differently, and how it is papered over (the conformance case ids prove each;
- * the figures were measured with the installed Bun, the rest is research/runtime-behaviour.md):
+ * the figures were measured with the installed Bun, before this adapter was written):
  * - `write()` does not buffer: it returns how many bytes it took (4063232 of a 4 MiB write on
  *   loopback) and the rest waits for the `drain` handler. The transport keeps that one remainder and
  *   writes it from `drain`; core never writes again before it is taken, so nothing queues without
@@ -75,10 +75,10 @@
  * - `ca` replaces the default trust, as in Node; `caAddsToDefaultTrust` passes
  *   getCACertificates('default') (the bundled roots and NODE_EXTRA_CA_CERTS) next to it.
  *   `connect.ca-replaces-default-trust`, `connect.ca-adds-to-default-trust`.
- * - `timeout()` has a 4 s granularity and ignores reads (research Q7): unused, core runs the idle and handshake
+ * - `timeout()` has a 4 s granularity and ignores reads (measured): unused, core runs the idle and handshake
  *   timers, and the transport frees the socket when core gives up. `idle.*`,
  *   `connect.handshake-timeout`, `connect.signal-abort`.
- * - `shutdown(true)` stalls the peer and makes the final close a RST (research Q3): unused, core discards while
+ * - `shutdown(true)` stalls the peer and makes the final close a RST (measured): unused, core discards while
  *   the transport keeps reading. `shutdown-read.discards-and-counts`, `shutdown-read.peer-never-blocked`.
  * - Every `data` event carries a fresh buffer (24 chunks of a 4 MiB echo: 24 ArrayBuffers, none
  *   rewritten later), so chunks go to core uncopied. `pause()` applies TCP backpressure (no event for

@@ -9,7 +9,7 @@ async function connectTo(spec: PeerSpec) {
   return connect({ hostname: 'localhost', port: peer.port, ca: (await pki()).ca });
 }
 
-describe('bad peers fail the handshake with their DESIGN §5 code', () => {
+describe('bad peers fail the handshake with their spec §5 code', () => {
   const cases: Array<[string, PeerSpec, string, string]> = [
     [
       'bad-peer.self-signed',

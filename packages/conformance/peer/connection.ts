@@ -135,7 +135,7 @@ export class ScriptedConnection {
   async closeNotify(signal: AbortSignal): Promise<void> {
     const socket = this.#requireTls();
     // Node loses records still waiting for decryption when end() runs inside a 'data' callback
-    // (research Q6b); leaving the current callback first keeps the peer from losing data that way.
+    // (measured on Node 20, both TLS versions); leaving the current callback first keeps the peer from losing data that way.
     await nextCheckPhase(undefined, { signal });
     await this.#bytesReady;
     this.#writableChannel();

@@ -1,7 +1,7 @@
 /**
  * Live counts of sockets and servers that have not reached their end, across every adapter that
  * shares this copy of core. The conformance suite asserts both are zero after every case
- * (DESIGN §3, invariant 5), alongside the runtime's own view of open handles where it has one.
+ * (spec §3, invariant 5), alongside the runtime's own view of open handles where it has one.
  */
 let openSockets = 0;
 let openServers = 0;

@@ -1,7 +1,7 @@
 /**
  * The one error type of closenotify. Every failure, on every runtime, surfaces as a
  * `SecureSocketError` with a stable `code`: the same failure gives the same code everywhere, and
- * the runtime's own error stays available as `cause` (DESIGN §5).
+ * the runtime's own error stays available as `cause` (spec §5).
  */
 
 export const ERROR_CODES = [
@@ -21,7 +21,7 @@ export const ERROR_CODES = [
   'ERR_UNSUPPORTED',
   'ERR_INVALID_OPTION',
   'ERR_RUNTIME_UNSUPPORTED',
-  // Beyond DESIGN §5's list: listen() could not bind because the address is taken.
+  // Beyond spec §5's list: listen() could not bind because the address is taken.
   'ERR_ADDRESS_IN_USE',
   // close() gave up before every accepted byte and our close_notify were sent (contract v2: close() is bounded).
   'ERR_CLOSE_TIMEOUT',

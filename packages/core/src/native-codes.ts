@@ -1,6 +1,6 @@
 /**
  * The error codes Node and Bun attach to their errors (`err.code`: errno names, OpenSSL verify
- * results, Node's ERR_SSL_* and ERR_TLS_*) mapped to DESIGN §5 codes. Shared because Bun reports
+ * results, Node's ERR_SSL_* and ERR_TLS_*) mapped to spec §5 codes. Shared because Bun reports
  * Node's codes: mapping by code, never by message, is the only portable way (the texts differ).
  */
 import type { ErrorCode, ErrorPhase } from './errors.ts';
@@ -27,7 +27,7 @@ const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
  */
 const HOST_NOT_FOUND = new Set(['ENOTFOUND', 'EAI_NONAME', 'EAI_NODATA', 'EAI_AGAIN', 'EAI_FAIL']);
 
-/** The DESIGN §5 code for a native error code, or undefined when the code is not a known one. */
+/** The spec §5 code for a native error code, or undefined when the code is not a known one. */
 export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): ErrorCode | undefined {
   if (typeof nativeCode !== 'string') return undefined;
   if (UNTRUSTED.has(nativeCode)) return 'ERR_TLS_CERT_UNTRUSTED';

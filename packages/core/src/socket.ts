@@ -30,7 +30,7 @@ const ignore = (): void => {};
 
 /**
  * A promise settled from outside, whose rejection never counts as unhandled: a caller that ignores
- * a returned promise must not crash the process (DESIGN §3, invariant 4); a caller that awaits it
+ * a returned promise must not crash the process (spec §3, invariant 4); a caller that awaits it
  * still sees the error. The handler that marks it handled is attached only when it rejects (not on
  * every read of the data path), and the settle functions are dropped once it settled, so a
  * long-lived socket keeps only its promises.

@@ -1,6 +1,6 @@
 /**
  * The socket lifecycle as data: every state × event pair is written out, illegal ones included,
- * and `nextState` is the only way the state of a socket changes (DESIGN §4). The generated
+ * and `nextState` is the only way the state of a socket changes (spec §4). The generated
  * docs/state-machine.md is rendered from this table.
  *
  * Half-close follows RFC 8446 §6.1: close_notify closes only the sender's write side, so a
@@ -36,7 +36,7 @@ export const SOCKET_EVENTS = [
 
 export type SocketEvent = (typeof SOCKET_EVENTS)[number];
 
-/** What each state means (DESIGN §4), for the generated documentation. */
+/** What each state means (spec §4), for the generated documentation. */
 export const STATE_MEANINGS: Readonly<Record<SocketState, string>> = {
   connecting: 'TCP connect in progress',
   plaintext: "secureTransport: 'starttls' before startTls()",

@@ -38,7 +38,7 @@ export interface TransportSink {
    * close_notify (truncation); `null`: the runtime cannot tell the two apart.
    */
   end(closeNotify: boolean | null): void;
-  /** A fatal transport or TLS error, already mapped to its DESIGN §5 code. */
+  /** A fatal transport or TLS error, already mapped to its spec §5 code. */
   error(error: SecureSocketError): void;
   /** The runtime closed the transport (normally after release()). */
   closed(): void;

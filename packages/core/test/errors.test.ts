@@ -34,7 +34,7 @@ describe('SecureSocketError', () => {
     expect(isSecureSocketError(null)).toBe(false);
   });
 
-  it('lists every DESIGN §5 code', () => {
+  it('lists every spec §5 code', () => {
     expect(ERROR_CODES).toEqual(
       expect.arrayContaining([
         'ERR_CONNECT_REFUSED',

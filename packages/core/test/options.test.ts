@@ -21,7 +21,7 @@ function rejection(run: () => unknown): { code: string; message: string } {
 }
 
 describe('resolveConnectOptions', () => {
-  it('fills the DESIGN §2 defaults', () => {
+  it('fills the spec §2 defaults', () => {
     const options = resolveConnectOptions({ hostname: 'example.test', port: 443 });
     expect(options).toMatchObject({
       servername: 'example.test',

@@ -10,7 +10,7 @@ import {
   TRANSITIONS,
 } from '../src/index.ts';
 
-// An independent copy of DESIGN §4, written as a grid so a change to the table in src/state.ts has
+// An independent copy of spec §4, written as a grid so a change to the table in src/state.ts has
 // to be made here too, on purpose. Columns follow SOCKET_EVENTS; "-" is an illegal pair.
 const EXPECTED = `
 state        connected    connectedPlaintext startTls     handshakeComplete readShutdown writeShutdown peerEnded closeStarted released failed aborted

@@ -64,7 +64,7 @@ function codeOf(error: unknown, message: string, phase: ErrorPhase): ErrorCode {
   );
 }
 
-/** A Deno error as a SecureSocketError with its DESIGN §5 code; the Deno error stays the cause. */
+/** A Deno error as a SecureSocketError with its spec §5 code; the Deno error stays the cause. */
 export function fromDenoError(error: unknown, phase: ErrorPhase): SecureSocketError {
   if (isSecureSocketError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);

@@ -5,7 +5,7 @@ import {
   SecureSocketError,
 } from '@closenotify/core';
 
-/** A Node error as a SecureSocketError with its DESIGN §5 code; the Node error stays the cause. */
+/** A Node error as a SecureSocketError with its spec §5 code; the Node error stays the cause. */
 export function fromNodeError(error: unknown, phase: ErrorPhase): SecureSocketError {
   if (isSecureSocketError(error)) return error;
   const nativeCode = (error as { code?: unknown } | null)?.code;

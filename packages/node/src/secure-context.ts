@@ -77,7 +77,7 @@ export function trustAnchors(
 /**
  * One SecureContext per distinct configuration: passing `ca` to every tls.connect builds a new
  * SSL_CTX and X509 store each time, which costs about 21 KiB and a fifth of the connection rate
- * (research/perf-baseline.md §3). The same configuration as last time is recognised without
+ * (measured: docs/BENCHMARKS.md, Node cycles). The same configuration as last time is recognised without
  * serialising the PEM strings into a key (about 10 µs, 1.5 % of a connection cycle); comparing the
  * very same strings again is a pointer check.
  */

@@ -3,7 +3,7 @@
  *
  * What Node 20 does differently, and how it is papered over (the conformance case ids prove each):
  * - `end()` called synchronously while undecrypted records are buffered loses every later byte
- *   with no error (research Q6b, both TLS versions): shutdownWrite() always defers `end()` to the
+ *   with no error (measured on Node 20.20, both TLS versions): shutdownWrite() always defers `end()` to the
  *   next turn of the loop. `shutdown-write.inside-read-loop`, `shutdown-write.peer-reads-all`.
  * - `tlsSocket.resetAndDestroy()` throws ERR_INVALID_HANDLE_TYPE: the adapter owns the raw
  *   net.Socket under `tls.connect({ socket })` and resets that, and only that (a later
@@ -14,15 +14,15 @@
  *   `close.bounded.peer-not-reading-timeout`, `server.close.bounded.peer-not-reading`.
  * - `onread` (the fast read path) is ignored when a socket is passed in, so reads use 'data' events:
  *   the price of a documented RST; see docs/BENCHMARKS.md.
- * - A write after `end()` destroys the whole socket, read half included (Q12): core refuses such
+ * - A write after `end()` destroys the whole socket, read half included: core refuses such
  *   writes before they reach Node. `shutdown-write.write-after-rejects`.
- * - A TLS error in the middle of a stream emits 'error' but never closes the socket (Q10): core
+ * - A TLS error in the middle of a stream emits 'error' but never closes the socket: core
  *   releases the transport on every fatal error, which destroys both sockets. `bad-peer.garbage-after-handshake`.
  * - Node auto-ends on the peer's EOF unless `allowHalfOpen`: the adapter always asks for half-open
  *   and core decides when to answer. `peer-close.half-open`, `peer-close.answers`.
  * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
  *   reported, never a guess. `truncation.*` are `unsupported` here.
- * - No handshake timeout exists natively (Q10): core's, and a server's handshake that times out
+ * - No handshake timeout exists natively: core's, and a server's handshake that times out
  *   destroys the raw socket, so a silent client sees its connection end. `connect.handshake-timeout`,
  *   `server.handshake-timeout.reported`, `server.handshake-timeout.drops-connection`.
  * - `net.Server.close(callback)` calls back only once every accepted connection has closed:
@@ -193,7 +193,7 @@ class NodeTransport implements Transport {
   shutdownWrite(): Promise<void> {
     const tls = this.#tls;
     return new Promise<void>((resolve, reject) => {
-      // Deferred: end() inside a read callback loses the records Node already buffered (Q6b).
+      // Deferred: end() inside a read callback loses the records Node already buffered.
       setImmediate(() => {
         if (tls.destroyed) {
           reject(fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'));

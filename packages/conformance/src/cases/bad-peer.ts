@@ -52,9 +52,9 @@ function badAccept(
 }
 
 export const badPeerCases: ConformanceCase[] = [
-  badAccept('bad-peer.plaintext', 'plaintext', 'ERR_TLS_PROTOCOL', 'research Q10 (plain-text greeting)'),
-  badAccept('bad-peer.garbage', 'garbage', 'ERR_TLS_PROTOCOL', 'research Q10 (garbage)'),
-  badAccept('bad-peer.fin-on-accept', 'fin', 'ERR_CONNECTION_RESET', 'research Q10 (FIN on accept)'),
+  badAccept('bad-peer.plaintext', 'plaintext', 'ERR_TLS_PROTOCOL', 'measured: plain-text greeting'),
+  badAccept('bad-peer.garbage', 'garbage', 'ERR_TLS_PROTOCOL', 'measured: garbage'),
+  badAccept('bad-peer.fin-on-accept', 'fin', 'ERR_CONNECTION_RESET', 'measured: FIN on accept'),
   // A RST that reaches the client's kernel while its connect is still in SYN_SENT is reported by the
   // kernel as ECONNREFUSED (Linux tcp_reset), indistinguishable from a refusal: seen on Bun under
   // load (errno -111, 3 runs in 40). Both codes say "rejected before TLS"; anything else fails.
@@ -62,17 +62,27 @@ export const badPeerCases: ConformanceCase[] = [
     'bad-peer.rst-on-accept',
     'rst',
     ['ERR_CONNECTION_RESET', 'ERR_CONNECT_REFUSED'],
-    'research Q10 (RST on accept); Linux tcp_reset in SYN_SENT',
+    'measured: RST on accept; Linux tcp_reset in SYN_SENT',
   ),
-  badCertificate('bad-peer.self-signed', 'selfSigned', 'ERR_TLS_CERT_UNTRUSTED', 'RFC 5280 §6; research Q10'),
+  badCertificate(
+    'bad-peer.self-signed',
+    'selfSigned',
+    'ERR_TLS_CERT_UNTRUSTED',
+    'RFC 5280 §6; measured: every runtime reports a bad certificate during the handshake',
+  ),
   badCertificate('bad-peer.unknown-ca', 'untrusted', 'ERR_TLS_CERT_UNTRUSTED', 'RFC 5280 §6'),
   badCertificate(
     'bad-peer.wrong-host',
     'wrongHost',
     'ERR_TLS_HOSTNAME_MISMATCH',
-    'RFC 6125 §6; research Q10',
+    'RFC 6125 §6; measured: every runtime reports a bad certificate during the handshake',
   ),
-  badCertificate('bad-peer.expired', 'expired', 'ERR_TLS_CERT_EXPIRED', 'RFC 5280 §4.1.2.5; research Q10'),
+  badCertificate(
+    'bad-peer.expired',
+    'expired',
+    'ERR_TLS_CERT_EXPIRED',
+    'RFC 5280 §4.1.2.5; measured: every runtime reports a bad certificate during the handshake',
+  ),
   // A chain the test CA signed for client authentication only is not valid for a server: the chain is
   // untrusted for this purpose. Every runtime's verifier checks the purpose, each with its own error.
   badCertificate(
@@ -85,7 +95,7 @@ export const badPeerCases: ConformanceCase[] = [
   {
     id: 'bad-peer.garbage-after-handshake',
     requirement: 'garbage after the handshake fails reads with ERR_TLS_PROTOCOL and closes the socket',
-    source: 'research Q10 (Node keeps the socket open after a mid-stream TLS error)',
+    source: 'measured: Node keeps the socket open after a mid-stream TLS error',
     tls: 'each',
     async run(ctx) {
       const peer = await ctx.peer({

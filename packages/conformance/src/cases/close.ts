@@ -81,7 +81,7 @@ export const closeCases: ConformanceCase[] = [
     id: 'close.waits-for-peer',
     requirement:
       "close() sends close_notify + FIN, waits for the peer's close_notify, then releases (no RST)",
-    source: 'DESIGN §3 close(); OpenSSL SSL_shutdown bidirectional; research Q4 (Deno close() never waits)',
+    source: 'spec §3 close(); OpenSSL SSL_shutdown bidirectional; measured: Deno close( never waits)',
     tls: 'each',
     async run(ctx) {
       const peer = await ctx.peer({
@@ -108,7 +108,7 @@ export const closeCases: ConformanceCase[] = [
     id: 'close.timeout',
     requirement:
       'close() against a peer that never answers ends at timeoutMs with initiator timeout and releases anyway',
-    source: 'DESIGN §3 close(); Go crypto/tls Close deadline; asyncio ssl_shutdown_timeout',
+    source: 'spec §3 close(); Go crypto/tls Close deadline; asyncio ssl_shutdown_timeout',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', steps: [{ op: 'wait', signal: 'never' }] });
@@ -171,7 +171,7 @@ export const closeCases: ConformanceCase[] = [
     id: 'close.peer-streams-after',
     requirement:
       'a peer that streams 50 MB after our close_notify causes no error; the bytes are discarded and counted',
-    source: 'DESIGN §3 invariant 6; OpenSSL APPLICATION_DATA_AFTER_CLOSE_NOTIFY; nodejs/node#33330',
+    source: 'spec §3 invariant 6; OpenSSL APPLICATION_DATA_AFTER_CLOSE_NOTIFY; nodejs/node#33330',
     tls: 'each',
     timeoutMs: 90_000,
     async run(ctx) {
@@ -204,7 +204,7 @@ export const closeCases: ConformanceCase[] = [
   {
     id: 'abort.rst-on-wire',
     requirement: 'abort() puts a TCP RST on the wire, with no close_notify before it',
-    source: 'DESIGN §3 abort(); SO_LINGER 0; research Q5 (Node resetAndDestroy throws on TLS sockets)',
+    source: 'spec §3 abort(); SO_LINGER 0; measured: Node resetAndDestroy throws on TLS sockets',
     tls: 'each',
     requires: ['abortiveReset'],
     async run(ctx) {
@@ -227,7 +227,7 @@ export const closeCases: ConformanceCase[] = [
     id: 'abort.rejects-pending',
     requirement:
       'abort() rejects a pending read, a write the runtime is still taking and later writes with ERR_ABORTED, and resolves closed with initiator abort',
-    source: 'DESIGN §3 abort()',
+    source: 'spec §3 abort()',
     tls: 'any',
     timeoutMs: 60_000,
     async run(ctx) {
@@ -253,7 +253,7 @@ export const closeCases: ConformanceCase[] = [
   {
     id: 'reset.peer-rst-mid-stream',
     requirement: 'a peer RST in the middle of a stream rejects reads and writes with ERR_CONNECTION_RESET',
-    source: 'DESIGN §3 peer RST; research Q4 (Bun reports it only in close)',
+    source: 'spec §3 peer RST; measured: Bun reports it only in close',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({

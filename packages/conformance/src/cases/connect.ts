@@ -16,7 +16,7 @@ export const connectCases: ConformanceCase[] = [
     id: 'connect.session-info',
     requirement:
       'opened gives what the handshake established, and null for every field the runtime cannot give',
-    source: 'DESIGN §2 SessionInfo; research Q8',
+    source: 'spec §2 SessionInfo; measured: what each runtime exposes',
     tls: 'each',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', steps: quietPeer });
@@ -44,7 +44,7 @@ export const connectCases: ConformanceCase[] = [
   {
     id: 'connect.alpn',
     requirement: 'ALPN offers our list and reports the protocol the server chose',
-    source: 'RFC 7301 §3.1; research Q8 (Bun needs the wire format)',
+    source: 'RFC 7301 §3.1; measured: Bun needs the wire format',
     tls: 'any',
     requires: ['sessionInfo.alpnProtocol'],
     async run(ctx) {
@@ -59,7 +59,7 @@ export const connectCases: ConformanceCase[] = [
     id: 'connect.sni',
     requirement:
       'servername is what is sent and verified: a right name on an IP connect passes, a wrong one fails',
-    source: 'DESIGN §2 ConnectOptions.servername; RFC 6066 §3',
+    source: 'spec §2 ConnectOptions.servername; RFC 6066 §3',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', steps: quietPeer });
@@ -77,7 +77,7 @@ export const connectCases: ConformanceCase[] = [
     id: 'connect.handshake-timeout',
     requirement:
       'a server that never answers the ClientHello ends connect() at handshakeTimeoutMs with ERR_HANDSHAKE_TIMEOUT',
-    source: 'research Q10 (no runtime has a handshake timeout)',
+    source: 'measured: no runtime has a handshake timeout',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', onAccept: 'silent', observe: false });
@@ -95,7 +95,7 @@ export const connectCases: ConformanceCase[] = [
   {
     id: 'connect.refused',
     requirement: 'a closed port gives ERR_CONNECT_REFUSED in the connect phase',
-    source: 'DESIGN §5',
+    source: 'spec §5',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', observe: false });
@@ -170,7 +170,7 @@ export const connectCases: ConformanceCase[] = [
   {
     id: 'connect.signal-abort',
     requirement: 'an aborted signal ends connect() with ERR_ABORTED, before or during the handshake',
-    source: 'DESIGN §2 ConnectOptions.signal',
+    source: 'spec §2 ConnectOptions.signal',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', onAccept: 'silent', observe: false });
@@ -192,7 +192,7 @@ export const connectCases: ConformanceCase[] = [
     id: 'connect.version-bounds',
     requirement:
       'minVersion/maxVersion are enforced: a client limited to one version fails against a server of the other',
-    source: 'DESIGN §2 ConnectOptions; RFC 8446 §4.2.1 (protocol_version)',
+    source: 'spec §2 ConnectOptions; RFC 8446 §4.2.1 (protocol_version)',
     tls: 'any',
     requires: ['versionBounds'],
     async run(ctx) {
@@ -322,7 +322,7 @@ export const connectCases: ConformanceCase[] = [
   {
     id: 'connect.invalid-options',
     requirement: 'bad options reject with ERR_INVALID_OPTION naming the option, before any connection',
-    source: 'DESIGN §5',
+    source: 'spec §5',
     tls: 'any',
     async run(ctx) {
       const bad: Array<[string, Record<string, unknown>]> = [

@@ -120,7 +120,7 @@ export const dataCases: ConformanceCase[] = [
   {
     id: 'data.sha256-16mib',
     requirement: '16 MiB of random bytes each way arrive intact (sha256)',
-    source: 'DESIGN §3 invariant 1',
+    source: 'spec §3 invariant 1',
     tls: 'each',
     timeoutMs: 60_000,
     async run(ctx) {
@@ -152,7 +152,7 @@ export const dataCases: ConformanceCase[] = [
   {
     id: 'data.small-writes-in-order',
     requirement: '10,000 small writes issued without waiting arrive complete and in order',
-    source: 'DESIGN §3 invariant 1 (write queue)',
+    source: 'spec §3 invariant 1 (write queue)',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({
@@ -181,7 +181,7 @@ export const dataCases: ConformanceCase[] = [
     id: 'data.peer-stops-reading',
     requirement:
       'against a peer that stops reading, write() stays pending (backpressure) instead of buffering without bound',
-    source: 'DESIGN §2 write(): resolves when the runtime accepted the bytes',
+    source: 'spec §2 write(): resolves when the runtime accepted the bytes',
     tls: 'any',
     timeoutMs: 60_000,
     async run(ctx) {

@@ -50,7 +50,7 @@ function interop(program: ExternalProgram): ConformanceCase[] {
     {
       id: `interop.${program}.close`,
       requirement: `close() completes against ${name} without hitting its timeout`,
-      source: `DESIGN §3 close(); interop with ${name}`,
+      source: `spec §3 close(); interop with ${name}`,
       tls: 'any',
       async run(ctx) {
         const server = await ctx.external({ program });

@@ -6,7 +6,7 @@ export const peerCloseCases: ConformanceCase[] = [
     id: 'peer-close.half-open',
     requirement:
       "with allowHalfOpen: true, the peer's close_notify ends our reading and we can still write all we want",
-    source: 'RFC 8446 §6.1; research Q2 (Node and Bun auto-close without allowHalfOpen)',
+    source: 'RFC 8446 §6.1; measured: Node and Bun auto-close without allowHalfOpen',
     tls: 'each',
     async run(ctx) {
       const peer = await ctx.peer({
@@ -29,7 +29,7 @@ export const peerCloseCases: ConformanceCase[] = [
   {
     id: 'peer-close.answers',
     requirement: "with allowHalfOpen: false (default), we answer the peer's close_notify with ours, then FIN",
-    source: 'DESIGN §3 peer close_notify; RFC 5246 §7.2.1',
+    source: 'spec §3 peer close_notify; RFC 5246 §7.2.1',
     tls: 'each',
     async run(ctx) {
       const peer = await ctx.peer({ role: 'server', steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }] });

@@ -135,7 +135,7 @@ export const serverCases: ConformanceCase[] = [
   {
     id: 'server.address-in-use',
     requirement: 'listen() on a port another listener holds rejects ERR_ADDRESS_IN_USE',
-    source: 'DESIGN §5 (same failure, same code on every runtime)',
+    source: 'spec §5 (same failure, same code on every runtime)',
     tls: 'any',
     requires: ['server'],
     async run(ctx) {
@@ -406,7 +406,7 @@ export const serverCases: ConformanceCase[] = [
     id: 'server.client-certificate',
     requirement:
       'requestClientCert verifies the client certificate against ca, and a client without one fails its handshake',
-    source: 'RFC 8446 §4.3.2 (CertificateRequest); DESIGN §2 ListenOptions',
+    source: 'RFC 8446 §4.3.2 (CertificateRequest); spec §2 ListenOptions',
     tls: 'each',
     requires: ['server', 'requestClientCertificates'],
     async run(ctx) {
@@ -462,7 +462,7 @@ export const serverCases: ConformanceCase[] = [
     id: 'server.session-info',
     requirement:
       "an accepted socket's opened reports the negotiated version, and the client verified our certificate",
-    source: 'DESIGN §2 listen(), SessionInfo',
+    source: 'spec §2 listen(), SessionInfo',
     tls: 'each',
     requires: ['server'],
     async run(ctx) {
@@ -477,7 +477,7 @@ export const serverCases: ConformanceCase[] = [
     id: 'server.shutdown-write.close-notify-then-fin',
     requirement:
       "on an accepted socket, shutdown('write') sends data, close_notify, FIN in order, and reading goes on",
-    source: 'RFC 8446 §6.1; research Q13',
+    source: 'RFC 8446 §6.1; measured: half-close on an accepted socket',
     tls: 'each',
     requires: ['server', 'halfClose'],
     async run(ctx) {
@@ -508,7 +508,7 @@ export const serverCases: ConformanceCase[] = [
     id: 'server.shutdown-read.discards-and-counts',
     requirement:
       "on an accepted socket, shutdown('read') discards and counts later data and never blocks the client",
-    source: 'DESIGN §3 shutdown(read)',
+    source: 'spec §3 shutdown(read)',
     tls: 'any',
     requires: ['server', 'shutdownRead'],
     async run(ctx) {
@@ -533,7 +533,7 @@ export const serverCases: ConformanceCase[] = [
     id: 'server.peer-close.half-open',
     requirement:
       "on an accepted socket with allowHalfOpen, the client's close_notify ends reading and we can still write",
-    source: 'RFC 8446 §6.1; research Q13',
+    source: 'RFC 8446 §6.1; measured: half-close on an accepted socket',
     tls: 'each',
     requires: ['server'],
     async run(ctx) {
@@ -558,7 +558,7 @@ export const serverCases: ConformanceCase[] = [
   {
     id: 'server.close.waits-for-peer',
     requirement: "close() on an accepted socket waits for the client's close_notify",
-    source: 'DESIGN §3 close()',
+    source: 'spec §3 close()',
     tls: 'each',
     requires: ['server'],
     async run(ctx) {
@@ -580,7 +580,7 @@ export const serverCases: ConformanceCase[] = [
   {
     id: 'server.abort.rst-on-wire',
     requirement: 'abort() on an accepted socket puts a RST on the wire and no close_notify',
-    source: 'DESIGN §3 abort()',
+    source: 'spec §3 abort()',
     tls: 'each',
     requires: ['server', 'abortiveReset'],
     async run(ctx) {
@@ -596,7 +596,7 @@ export const serverCases: ConformanceCase[] = [
   {
     id: 'server.truncation.fin',
     requirement: 'a client FIN without close_notify is ERR_TLS_TRUNCATED on an accepted socket',
-    source: 'RFC 8446 §6.1; research Q13 (Deno reports UnexpectedEof)',
+    source: 'RFC 8446 §6.1; measured: Deno reports UnexpectedEof',
     tls: 'each',
     requires: ['server', 'truncationDetection'],
     async run(ctx) {

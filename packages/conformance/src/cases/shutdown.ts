@@ -26,7 +26,7 @@ export const shutdownCases: ConformanceCase[] = [
     id: 'shutdown-write.close-notify-then-fin',
     requirement:
       "shutdown('write') puts every accepted byte, then close_notify, then FIN on the wire, and nothing after",
-    source: 'RFC 8446 §6.1; BSD shutdown(SHUT_WR); research Q1 (Bun end() holds the FIN)',
+    source: 'RFC 8446 §6.1; BSD shutdown(SHUT_WR); measured: Bun end( holds the FIN)',
     tls: 'each',
     requires: ['halfClose'],
     async run(ctx) {
@@ -57,7 +57,7 @@ export const shutdownCases: ConformanceCase[] = [
     id: 'shutdown-write.peer-reads-all',
     requirement:
       "bytes accepted before shutdown('write') all reach the peer, and its full response is still read",
-    source: 'DESIGN §3 invariant 1; RFC 8446 §6.1 (half-close)',
+    source: 'spec §3 invariant 1; RFC 8446 §6.1 (half-close)',
     tls: 'each',
     requires: ['halfClose'],
     timeoutMs: 60_000,
@@ -87,7 +87,7 @@ export const shutdownCases: ConformanceCase[] = [
     id: 'shutdown-write.write-after-rejects',
     requirement:
       "write() after shutdown('write') rejects ERR_WRITE_AFTER_SHUTDOWN, sends nothing, and reading goes on",
-    source: 'DESIGN §3 invariant 3; research Q12 (Node destroys the read half)',
+    source: 'spec §3 invariant 3; measured: Node destroys the read half',
     tls: 'any',
     requires: ['halfClose'],
     async run(ctx) {
@@ -113,7 +113,7 @@ export const shutdownCases: ConformanceCase[] = [
   {
     id: 'shutdown-write.inside-read-loop',
     requirement: "shutdown('write') called inside a read loop in the middle of a 50 MB stream loses nothing",
-    source: 'DESIGN §3 invariant 2; research Q6/Q6b (Node end() inside data loses the rest)',
+    source: 'spec §3 invariant 2; measured: Node end( inside data loses the rest)',
     tls: 'each',
     requires: ['halfClose'],
     timeoutMs: 90_000,
@@ -146,7 +146,7 @@ export const shutdownCases: ConformanceCase[] = [
     id: 'shutdown-read.discards-and-counts',
     requirement:
       "shutdown('read') ends reading at once, sends nothing, and discards and counts what arrives later",
-    source: 'DESIGN §3 shutdown(read); BSD shutdown(SHUT_RD)',
+    source: 'spec §3 shutdown(read); BSD shutdown(SHUT_RD)',
     tls: 'each',
     requires: ['shutdownRead'],
     async run(ctx) {
@@ -183,7 +183,7 @@ export const shutdownCases: ConformanceCase[] = [
   {
     id: 'shutdown-read.peer-never-blocked',
     requirement: "after shutdown('read') the peer can send 16 MiB that nobody reads without ever stalling",
-    source: 'DESIGN §3 shutdown(read): the peer is never blocked',
+    source: 'spec §3 shutdown(read): the peer is never blocked',
     tls: 'any',
     requires: ['shutdownRead'],
     timeoutMs: 60_000,
@@ -208,7 +208,7 @@ export const shutdownCases: ConformanceCase[] = [
     id: 'shutdown-both.no-waiting',
     requirement:
       "shutdown('both') sends close_notify and FIN, ends reading, and resolves without waiting for the peer",
-    source: 'DESIGN §3 shutdown(both)',
+    source: 'spec §3 shutdown(both)',
     tls: 'any',
     requires: ['halfClose'],
     async run(ctx) {

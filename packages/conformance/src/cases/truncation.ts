@@ -6,8 +6,7 @@ export const truncationCases: ConformanceCase[] = [
     id: 'truncation.fin-at-boundary',
     requirement:
       "a FIN without close_notify at a record boundary is ERR_TLS_TRUNCATED under truncation: 'error'",
-    source:
-      'RFC 8446 §6.1 ("cannot know that all the data was received"); research Q4 (only Deno detects it)',
+    source: 'RFC 8446 §6.1 ("cannot know that all the data was received"); measured: only Deno detects it',
     tls: 'each',
     requires: ['truncationDetection'],
     async run(ctx) {
@@ -27,7 +26,7 @@ export const truncationCases: ConformanceCase[] = [
   {
     id: 'truncation.fin-mid-record',
     requirement: 'a FIN that cuts a record in half is ERR_TLS_TRUNCATED, never a clean end',
-    source: 'RFC 8446 §6.1; research Q4 (Node and Bun report a clean end)',
+    source: 'RFC 8446 §6.1; measured: Node and Bun report a clean end',
     tls: 'each',
     requires: ['truncationDetection'],
     async run(ctx) {
@@ -40,7 +39,7 @@ export const truncationCases: ConformanceCase[] = [
   {
     id: 'truncation.ignore',
     requirement: "truncation: 'ignore' turns a bare FIN into a clean end and reports truncated: true",
-    source: 'DESIGN §3; OpenSSL SSL_OP_IGNORE_UNEXPECTED_EOF; Python suppress_ragged_eofs',
+    source: 'spec §3; OpenSSL SSL_OP_IGNORE_UNEXPECTED_EOF; Python suppress_ragged_eofs',
     tls: 'any',
     requires: ['truncationDetection'],
     async run(ctx) {
