@@ -81,7 +81,7 @@ export const closeCases: ConformanceCase[] = [
     id: 'close.waits-for-peer',
     requirement:
       "close() sends close_notify + FIN, waits for the peer's close_notify, then releases (no RST)",
-    source: 'spec §3 close(); OpenSSL SSL_shutdown bidirectional; measured: Deno close( never waits)',
+    source: 'spec §3 close(); OpenSSL SSL_shutdown bidirectional; measured: Deno close() never waits',
     tls: 'each',
     async run(ctx) {
       const peer = await ctx.peer({

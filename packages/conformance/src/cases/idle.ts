@@ -20,7 +20,7 @@ export const idleCases: ConformanceCase[] = [
     id: 'idle.fires',
     requirement:
       'with no byte either way, the socket closes no earlier than idleTimeoutMs, as close() with initiator idle',
-    source: 'spec §3 idle timeout; measured: Bun timeout( has 4 s granularity)',
+    source: 'spec §3 idle timeout; measured: Bun timeout() has 4 s granularity',
     tls: 'any',
     async run(ctx) {
       const peer = await ctx.peer({
@@ -39,7 +39,7 @@ export const idleCases: ConformanceCase[] = [
   {
     id: 'idle.reset-by-reads',
     requirement: 'every byte read restarts the idle timer',
-    source: 'spec §3 idle timeout; measured: Bun timeout( is not reset by reads)',
+    source: 'spec §3 idle timeout; measured: Bun timeout() is not reset by reads',
     tls: 'any',
     timeoutMs: 60_000,
     async run(ctx) {

@@ -26,7 +26,7 @@ export const shutdownCases: ConformanceCase[] = [
     id: 'shutdown-write.close-notify-then-fin',
     requirement:
       "shutdown('write') puts every accepted byte, then close_notify, then FIN on the wire, and nothing after",
-    source: 'RFC 8446 §6.1; BSD shutdown(SHUT_WR); measured: Bun end( holds the FIN)',
+    source: 'RFC 8446 §6.1; BSD shutdown(SHUT_WR); measured: Bun end() holds the FIN',
     tls: 'each',
     requires: ['halfClose'],
     async run(ctx) {
@@ -113,7 +113,7 @@ export const shutdownCases: ConformanceCase[] = [
   {
     id: 'shutdown-write.inside-read-loop',
     requirement: "shutdown('write') called inside a read loop in the middle of a 50 MB stream loses nothing",
-    source: 'spec §3 invariant 2; measured: Node end( inside data loses the rest)',
+    source: 'spec §3 invariant 2; measured: Node end() inside data loses the rest',
     tls: 'each',
     requires: ['halfClose'],
     timeoutMs: 90_000,
