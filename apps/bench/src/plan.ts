@@ -148,7 +148,7 @@ const SIZES: Record<Mode, Sizes> = {
     cycleTimeLimitMs: 20_000,
     connectTlsTimeLimitMs: 1_000,
     closeSamplesPerRound: 50,
-    idleConnections: 50,
+    idleConnections: 200,
     idleSettleMs: 200,
   },
 };

@@ -35,6 +35,15 @@ function runQuickBench(outDir: string): Promise<{ code: number | null; output: s
 
 const isPositive = (value: unknown): boolean =>
   typeof value === 'number' && Number.isFinite(value) && value > 0;
+const isFiniteNumber = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * A memory figure is a difference of two samples: over quick mode's few hundred idle connections, a
+ * collection that frees something the baseline still held can make it negative (seen once: Node's raw
+ * heap at -0.28 KiB per connection on two busy cores). Quick mode can promise a finite figure there; the
+ * full run's 2,000 connections give the figures docs/BENCHMARKS.md reports.
+ */
+const MEMORY_METRICS: ReadonlySet<MetricName> = new Set(['idle-memory-rss', 'idle-memory-heap']);
 
 describe('the quick bench (node apps/bench/dist/cli.js --quick)', () => {
   let outDir: string;
@@ -63,15 +72,16 @@ describe('the quick bench (node apps/bench/dist/cli.js --quick)', () => {
   );
 
   it.each(expected)(
-    '$runtime $metric: a finite positive figure for raw and adapter',
+    '$runtime $metric: a finite figure for raw and adapter (positive but for memory deltas)',
     ({ runtime, metric }) => {
       const row = report.results.find((result) => result.runtime === runtime && result.metric === metric);
       expect(row, `${runtime} ${metric} is missing`).toBeDefined();
       const { raw, adapter, unit, ratio, median, min, max } = row as ResultRow;
+      const valid = MEMORY_METRICS.has(metric) ? isFiniteNumber : isPositive;
       for (const spread of [raw, adapter]) {
-        expect([spread.median, spread.min, spread.max].every(isPositive), JSON.stringify(row)).toBe(true);
+        expect([spread.median, spread.min, spread.max].every(valid), JSON.stringify(row)).toBe(true);
       }
-      expect([ratio, median, min, max].every(isPositive), JSON.stringify(row)).toBe(true);
+      expect([ratio, median, min, max].every(valid), JSON.stringify(row)).toBe(true);
       expect(unit).toBe(METRICS[metric].unit);
     },
   );
