@@ -9,6 +9,7 @@ import {
   type ResolvedListenOptions,
   type ResolvedSocketOptions,
   serverNameIndication,
+  trustAnchors,
 } from '@closenotify/core';
 import type { TLSOptions } from 'bun';
 
@@ -45,16 +46,15 @@ function versionBits({ minVersion, maxVersion }: ResolvedSocketOptions): number 
 const { getCACertificates } = tls as unknown as { getCACertificates(type: 'default'): string[] };
 let defaultAnchors: readonly string[] | undefined;
 
-/** `ca` alone, or added to Bun's default trust (its bundled roots plus NODE_EXTRA_CA_CERTS). */
-function trustAnchors({ ca, caAddsToDefaultTrust }: ResolvedSocketOptions): string[] | undefined {
-  if (ca === undefined || !caAddsToDefaultTrust) return ca;
+/** Bun's default trust: its bundled roots plus NODE_EXTRA_CA_CERTS. */
+function defaultTrust(): readonly string[] {
   defaultAnchors ??= getCACertificates('default');
-  return [...defaultAnchors, ...ca];
+  return defaultAnchors;
 }
 
 function sharedOptions(options: ResolvedSocketOptions): TLSOptions {
   return {
-    ca: trustAnchors(options),
+    ca: trustAnchors(options, defaultTrust),
     ALPNProtocols: options.alpn && alpnWireFormat(options.alpn),
     secureOptions: versionBits(options),
   };

@@ -272,6 +272,11 @@ class CaseScope {
       this.#sockets.push(socket);
       return socket;
     };
+    const serve: CaseContext['serve'] = async (options = {}, onSocket) => {
+      const server = await adapter.listen({ ...pki.server, ...options }, onSocket);
+      this.#servers.push(server);
+      return server;
+    };
     this.context = {
       adapter,
       pki,
@@ -302,24 +307,19 @@ class CaseScope {
       listen: async (options = {}) => {
         const accepted: ShutdownableSecureSocket[] = [];
         const waiting: Array<(socket: ShutdownableSecureSocket) => void> = [];
-        const server = await adapter.listen({ ...pki.server, ...options }, (socket) => {
+        const server = await serve(options, (socket) => {
           track(socket);
           const waiter = waiting.shift();
           if (waiter) waiter(socket);
           else accepted.push(socket);
         });
-        this.#servers.push(server);
         const next = (): Promise<ShutdownableSecureSocket> => {
           const ready = accepted.shift();
           return ready ? Promise.resolve(ready) : new Promise((resolve) => waiting.push(resolve));
         };
         return { server, next };
       },
-      serve: async (options = {}, onSocket) => {
-        const server = await adapter.listen({ ...pki.server, ...options }, onSocket);
-        this.#servers.push(server);
-        return server;
-      },
+      serve,
       kernelSocketOptions: async (socket) => {
         const { localAddress, remoteAddress } = await socket.opened;
         if (!localAddress || !remoteAddress) {

@@ -53,5 +53,7 @@ export type {
   Transport,
   TransportSink,
 } from './transport.ts';
+// Trust anchors: `ca`, or `ca` on top of the runtime's defaults (for adapters)
+export { trustAnchors } from './trust.ts';
 // The rest of the contract's types
 export type { CipherInfo, SessionInfoCapabilities, SocketOptions, TruncationPolicy } from './types.ts';

@@ -85,8 +85,8 @@ export function isTruncation(error: unknown): boolean {
   return nameOf(error) === 'UnexpectedEof';
 }
 
-export function unsupported(what: string, phase: ErrorPhase = 'connect'): SecureSocketError {
-  return new SecureSocketError('ERR_UNSUPPORTED', `Deno cannot honour ${what}`, { phase });
+export function unsupported(what: string): SecureSocketError {
+  return new SecureSocketError('ERR_UNSUPPORTED', `Deno cannot honour ${what}`, { phase: 'connect' });
 }
 
 export function runtimeUnsupported(): SecureSocketError {

@@ -17,7 +17,7 @@ import {
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
 import { fromNodeError } from './errors.ts';
-import { trustAnchors } from './secure-context.ts';
+import { trustAnchorsOf } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
 
 /**
@@ -35,7 +35,7 @@ export function listen(
       const handshakes = new ServerHandshakes({
         cert: resolved.cert,
         key: resolved.key,
-        ca: trustAnchors(resolved),
+        ca: trustAnchorsOf(resolved),
         minVersion: resolved.minVersion,
         maxVersion: resolved.maxVersion,
         ALPNProtocols: resolved.alpn,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { ResolvedSocketOptions } from '@closenotify/core';
+import { type ResolvedSocketOptions, trustAnchors } from '@closenotify/core';
 
 interface ContextInput {
   ca: string[] | undefined;
@@ -67,11 +67,10 @@ function defaultTrustAnchors(): readonly string[] {
 }
 
 /** What `ca` means for a context or a server: the anchors alone, or added to Node's default trust. */
-export function trustAnchors(
+export function trustAnchorsOf(
   options: Pick<ContextInput, 'ca' | 'caAddsToDefaultTrust'>,
 ): string[] | undefined {
-  if (options.ca === undefined || !options.caAddsToDefaultTrust) return options.ca;
-  return [...defaultTrustAnchors(), ...options.ca];
+  return trustAnchors(options, defaultTrustAnchors);
 }
 
 /**
@@ -102,7 +101,7 @@ function contextFor(input: ContextInput): SecureContext {
   let context = cache.get(key);
   if (context) return context;
   context = createSecureContext({
-    ca: trustAnchors(input),
+    ca: trustAnchorsOf(input),
     cert: input.cert,
     key: input.key,
     minVersion: input.minVersion,
