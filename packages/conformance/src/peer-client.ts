@@ -60,9 +60,17 @@ export type Step =
   | { op: 'readUntilEnd' }
   /** Returns every byte that arrives from now on, until the end of the stream. */
   | { op: 'echo' }
-  /** close_notify, then TCP FIN; reading goes on. */
-  | { op: 'closeNotify' }
-  /** A bare TCP FIN, no close_notify. */
+  /** close_notify, then TCP FIN (none with `fin: false`: a later `fin` step sends it); reading goes on. */
+  | { op: 'closeNotify'; fin?: boolean }
+  /**
+   * An alert record the peer seals itself (Node's TLS sends no alert on request): `description` is the
+   * alert code (90 user_canceled, 0 close_notify, ...), `level` defaults to warning. No FIN; after it the
+   * peer writes no more data, only further crafted records and its `fin`.
+   */
+  | { op: 'alert'; description: number; level?: 'warning' | 'fatal' }
+  /** TLS 1.3: a KeyUpdate (update_not_requested) the peer seals itself; later `alert` steps use the next keys. */
+  | { op: 'keyUpdate' }
+  /** A bare TCP FIN, no close_notify (or the FIN held back by `closeNotify` with `fin: false`). */
   | { op: 'fin' }
   /** `bytes` (default 1022) of application data, of whose record only the first 100 bytes reach the wire; then a bare FIN. */
   | { op: 'finMidRecord'; bytes?: number }
