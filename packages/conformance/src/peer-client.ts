@@ -182,11 +182,19 @@ export interface PeerHandle {
 /** A third-party TLS server for interop cases: `openssl s_server -rev` or `gnutls-serv --echo`. */
 export type ExternalProgram = 'openssl' | 'gnutls';
 
+/** Where an OpenSSL server started with `serveBytes` serves its file. */
+export const EXTERNAL_STREAM_PATH = '/stream.bin';
+
 export interface ExternalSpec {
   program: ExternalProgram;
   /** Forced on the server. Default TLSv1.3. */
   tls?: TlsVersion;
   certificate?: CertificateVariant;
+  /**
+   * OpenSSL only: instead of echoing, serve a file of this many zero bytes at `EXTERNAL_STREAM_PATH`
+   * (`s_server -WWW`: an HTTP/1.0 response to a GET, then close_notify).
+   */
+  serveBytes?: number;
 }
 
 export interface ExternalHandle {
@@ -195,6 +203,8 @@ export interface ExternalHandle {
   readonly program: ExternalProgram;
   /** What the program printed (its own view of the connection: DONE, ERROR, ...). */
   output(): Promise<string>;
+  /** SIGKILL, resolved once it exited: its TLS stops wherever it was, the kernel closes its sockets (a FIN). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -243,6 +253,9 @@ export class PeerClient {
       port,
       program: spec.program,
       output: async () => (await this.request<{ output: string }>('GET', `/external/${id}`)).output,
+      kill: async () => {
+        await this.request('POST', `/external/${id}/kill`);
+      },
       stop: async () => {
         await this.request('DELETE', `/external/${id}`);
       },
