@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { DEFAULT_SEED, pseudoRandomBytes, pseudoRandomStream } from '../src/peer-client.ts';
 import { ByteTally } from './byte-tally.ts';
 import { Condition } from './condition.ts';
-import type { Cut, RecordCutter } from './record-cutter.ts';
+import type { CraftedRecord, Cut, RecordCutter } from './record-cutter.ts';
 
 /** How much of the received stream the report shows as text. */
 const RECEIVED_TEXT_LIMIT = 4096;
@@ -68,7 +68,9 @@ export class ScriptedConnection {
   useTls(socket: TLSSocket): void {
     this.#tls = socket;
     socket.on('error', (error) => this.#hooks.error(error));
-    this.#watchClose(socket);
+    // Over the cutter the TCP socket's close is the connection's: it can outlive the TLS socket when the
+    // script owns the TCP stream, and it closes with the TLS socket otherwise.
+    this.#watchClose(socket, { endsConnection: this.cutter === undefined });
     this.#useChannel(socket);
   }
 
@@ -132,24 +134,42 @@ export class ScriptedConnection {
     }
   }
 
-  async closeNotify(signal: AbortSignal): Promise<void> {
+  /** The TLS layer's close_notify; then its TCP FIN, or (`fin: false`) none until a later `fin`. */
+  async closeNotify(signal: AbortSignal, options: { fin: boolean }): Promise<void> {
     const socket = this.#requireTls();
     // Node loses records still waiting for decryption when end() runs inside a 'data' callback
     // (measured on Node 20, both TLS versions); leaving the current callback first keeps the peer from losing data that way.
     await nextCheckPhase(undefined, { signal });
     await this.#bytesReady;
     this.#writableChannel();
+    const cutter = options.fin ? undefined : this.#requireCutter('closeNotify without a FIN');
+    cutter?.holdFin();
     this.writeShut = true;
     socket.end();
     await this.changed.until(() => socket.writableFinished || this.closed, signal);
+    await cutter?.settled(signal);
+  }
+
+  /** Records Node's TLS cannot be asked to send, sealed as the peer's next records; no FIN. */
+  async craft(records: readonly CraftedRecord[], signal: AbortSignal): Promise<void> {
+    this.#requireTls();
+    const cutter = this.#requireCutter('crafting records');
+    await this.#bytesReady;
+    if (!cutter.ownsWire) this.#writableChannel();
+    this.writeShut = true;
+    await cutter.craft(records, signal);
   }
 
   /**
    * A bare FIN, after everything written so far: the TCP socket ends under the TLS layer, which never
-   * sends its close_notify.
+   * sends its close_notify (or already did, with its FIN held back).
    */
   async fin(signal: AbortSignal): Promise<void> {
     await this.#bytesReady;
+    if (this.cutter?.ownsWire) {
+      await this.cutter.finOwnedWire(signal);
+      return;
+    }
     this.#writableChannel();
     this.writeShut = true;
     await this.#flushed(signal);
@@ -158,10 +178,7 @@ export class ScriptedConnection {
 
   async finMidRecord(bytes: number, signal: AbortSignal): Promise<Cut> {
     const socket = this.#requireTls();
-    const cutter = this.cutter;
-    if (!cutter) {
-      throw new Error('finMidRecord needs the record cutter, which is set up when the spec is read');
-    }
+    const cutter = this.#requireCutter('finMidRecord');
     await this.#bytesReady;
     this.#writableChannel();
     await cutter.settled(signal);
@@ -276,11 +293,11 @@ export class ScriptedConnection {
     return this.changed.until(() => this.#unflushed === 0 || this.closed, signal);
   }
 
-  #watchClose(socket: Duplex): void {
+  #watchClose(socket: Duplex, options: { endsConnection: boolean } = { endsConnection: true }): void {
     this.#closing.push(
       new Promise((resolve) => {
         socket.once('close', () => {
-          if (!this.closed) {
+          if (options.endsConnection && !this.closed) {
             this.closed = true;
             // Waits that the close satisfies settle first; only then are the remaining ones aborted.
             this.changed.notify();
@@ -312,6 +329,12 @@ export class ScriptedConnection {
   #requireChannel(): Duplex {
     if (!this.#channel) throw new Error('the connection has no data channel yet');
     return this.#channel;
+  }
+
+  #requireCutter(what: string): RecordCutter {
+    if (!this.cutter)
+      throw new Error(`${what} needs the record cutter, which is set up when the spec is read`);
+    return this.cutter;
   }
 
   #requireTls(): TLSSocket {

@@ -1,7 +1,8 @@
 // The daemon's HTTP control API (JSON in, JSON out); see PeerSpec and PeerReport in src/peer-client.ts.
 //   GET /pki · POST /peers · GET /peers/:id[?wait=done&timeoutMs=N] · POST /peers/:id/signal
 //   DELETE /peers/:id · POST /shutdown
-//   GET /external · POST /external · GET /external/:id · DELETE /external/:id (third-party servers)
+//   GET /external · POST /external · GET /external/:id · POST /external/:id/kill · DELETE /external/:id
+//   (third-party servers)
 //   POST /socket-options (the kernel's view of a socket of the runtime under test)
 import http from 'node:http';
 import type { Pki } from '@closenotify/test-pki';
@@ -112,6 +113,9 @@ export class ControlServer {
         return this.#send(response, 200, await this.#startExternal(await readJson(request)));
       case 'GET /external/:id':
         return this.#send(response, 200, this.#external(id).report());
+      case 'POST /external/:id/kill':
+        await this.#external(id).kill();
+        return this.#send(response, 200, {});
       case 'DELETE /external/:id': {
         const external = this.#external(id);
         this.#externals.delete(external.id);
@@ -153,6 +157,13 @@ export class ControlServer {
     const program = spec?.program;
     if (program !== 'openssl' && program !== 'gnutls')
       throw new HttpError(400, "program must be 'openssl' or 'gnutls'");
+    const { serveBytes } = spec as Partial<ExternalSpec>;
+    if (serveBytes !== undefined) {
+      if (program !== 'openssl') throw new HttpError(400, 'serveBytes needs program openssl');
+      if (!Number.isSafeInteger(serveBytes) || serveBytes < 0) {
+        throw new HttpError(400, `serveBytes must be an integer ≥ 0, got ${JSON.stringify(serveBytes)}`);
+      }
+    }
     if (installedPrograms()[program as ExternalProgram] === null)
       throw new HttpError(501, `${program} is not installed`);
     const external = await ExternalPeer.start(`x${this.#nextId++}`, spec as ExternalSpec, this.#pki);

@@ -1,12 +1,20 @@
 // Third-party TLS servers for the interop cases: `openssl s_server -rev` (echoes each line reversed)
-// and `gnutls-serv --echo`, started on a free loopback port with the test PKI. They are real
+// or `-WWW` (serves one file), and `gnutls-serv --echo`, started on a free loopback port with the test PKI. They are real
 // implementations with their own close behaviour, not scripts: the cases only assert what every
 // correct TLS server does.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pki } from '@closenotify/test-pki';
-import type { CertificateVariant, ExternalProgram, ExternalSpec, TlsVersion } from '../src/peer-client.ts';
+import {
+  type CertificateVariant,
+  EXTERNAL_STREAM_PATH,
+  type ExternalProgram,
+  type ExternalSpec,
+  type TlsVersion,
+} from '../src/peer-client.ts';
 
 const READY_TIMEOUT_MS = 10_000;
 const BIND_ATTEMPTS = 3;
@@ -43,6 +51,7 @@ function commandFor(
   tls: TlsVersion,
   pki: Pki,
   certificate: CertificateVariant,
+  servesFile: boolean,
 ) {
   const [cert, key] = CERTIFICATE_FILES[certificate].map((file) => join(pki.dir, file)) as [string, string];
   if (program === 'openssl') {
@@ -55,7 +64,8 @@ function commandFor(
         cert,
         '-key',
         key,
-        '-rev',
+        // -WWW serves files from the working directory, and ends each response with close_notify.
+        servesFile ? '-WWW' : '-rev',
         tls === 'TLSv1.3' ? '-tls1_3' : '-tls1_2',
       ],
       ready: /^ACCEPT/m,
@@ -109,13 +119,22 @@ export class ExternalPeer {
   readonly program: ExternalProgram;
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
+  /** The directory of the served file, removed at stop. */
+  readonly #directory: string | undefined;
   #output = '';
 
-  private constructor(id: string, program: ExternalProgram, port: number, child: ChildProcess) {
+  private constructor(
+    id: string,
+    program: ExternalProgram,
+    port: number,
+    child: ChildProcess,
+    directory: string | undefined,
+  ) {
     this.id = id;
     this.program = program;
     this.port = port;
     this.#child = child;
+    this.#directory = directory;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const collect = (chunk: Buffer): void => {
       this.#output += chunk.toString('latin1');
@@ -135,9 +154,21 @@ export class ExternalPeer {
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt += 1) {
       const port = await freePort();
       const tls = spec.tls ?? 'TLSv1.3';
-      const { args, ready } = commandFor(spec.program, port, tls, pki, spec.certificate ?? 'valid');
-      const child = spawn(BINARIES[spec.program], args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const peer = new ExternalPeer(id, spec.program, port, child);
+      const servesFile = spec.serveBytes !== undefined;
+      const { args, ready } = commandFor(
+        spec.program,
+        port,
+        tls,
+        pki,
+        spec.certificate ?? 'valid',
+        servesFile,
+      );
+      const directory = servesFile ? await servedDirectory(spec.serveBytes ?? 0) : undefined;
+      const child = spawn(BINARIES[spec.program], args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        ...(directory ? { cwd: directory } : {}),
+      });
+      const peer = new ExternalPeer(id, spec.program, port, child, directory);
       try {
         await peer.#ready(ready);
         await probe(port);
@@ -168,8 +199,28 @@ export class ExternalPeer {
     return { id: this.id, program: this.program, port: this.port, output: this.#output.slice(-16384) };
   }
 
-  async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGTERM');
+  /** Killed where it stands: no close_notify, the kernel closes its sockets. */
+  async kill(): Promise<void> {
+    if (this.#running()) this.#child.kill('SIGKILL');
     await this.#exited;
   }
+
+  async stop(): Promise<void> {
+    if (this.#running()) this.#child.kill('SIGTERM');
+    await this.#exited;
+    if (this.#directory) await rm(this.#directory, { recursive: true, force: true });
+  }
+
+  #running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+}
+
+/** A fresh directory holding the served file: `bytes` zeros, sparse, so even a large one costs nothing. */
+async function servedDirectory(bytes: number): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'closenotify-served-'));
+  const file = join(directory, EXTERNAL_STREAM_PATH.slice(1));
+  await writeFile(file, '');
+  await truncate(file, bytes);
+  return directory;
 }

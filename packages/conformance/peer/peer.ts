@@ -12,6 +12,7 @@ import type {
   Direction,
   PeerReport,
   PeerSpec,
+  Step,
   TlsVersion,
 } from '../src/peer-client.ts';
 import { ByteTally } from './byte-tally.ts';
@@ -201,7 +202,10 @@ export class Peer {
     // A TLS server per connection maps its events to this connection without guessing, and releases the
     // socket's errors to us the documented way (tlsClientError before the handshake, 'error' after).
     const engine = tls.createServer(this.#serverOptions());
-    engine.on('keylog', (line: Buffer) => this.#relay?.keylog(line));
+    engine.on('keylog', (line: Buffer) => {
+      this.#relay?.keylog(line);
+      connection.cutter?.keylog(line);
+    });
     engine.on('tlsClientError', (error) => this.#recordError(error));
     engine.once('secureConnection', (socket: tls.TLSSocket) => {
       connection.useTls(socket);
@@ -243,7 +247,10 @@ export class Peer {
       // The peer reports a failed verification instead of enforcing it, so cases can assert on it.
       rejectUnauthorized: false,
     });
-    socket.on('keylog', (line: Buffer) => this.#relay?.keylog(line));
+    socket.on('keylog', (line: Buffer) => {
+      this.#relay?.keylog(line);
+      connection.cutter?.keylog(line);
+    });
     connection.useTls(socket);
     socket.once('secureConnect', () => this.#secured(connection, socket, true));
   }
@@ -268,7 +275,7 @@ export class Peer {
     const scripted = number === 1;
     const steps = scripted ? (this.#spec.steps ?? []) : [];
     const connection = new ScriptedConnection(raw, {
-      cutter: steps.some((step) => step.op === 'finMidRecord') ? new RecordCutter(raw) : undefined,
+      cutter: cutterFor(steps, raw, this.#spec.role),
       hooks: {
         error: (error) => this.#recordError(error, scripted ? '' : `connection ${number}: `),
         closed: () => {
@@ -363,6 +370,20 @@ async function misbehave(
     case 'silent':
       return 'staying silent';
   }
+}
+
+/** The cutter, for scripts that work below the TLS layer; set up to follow the peer's keys if they craft records. */
+function cutterFor(
+  steps: readonly Step[],
+  raw: net.Socket,
+  role: PeerSpec['role'],
+): RecordCutter | undefined {
+  const crafts = steps.some((step) => step.op === 'alert' || step.op === 'keyUpdate');
+  const needsCutter =
+    crafts ||
+    steps.some((step) => step.op === 'finMidRecord' || (step.op === 'closeNotify' && step.fin === false));
+  if (!needsCutter) return undefined;
+  return new RecordCutter(raw, crafts ? { craftingAs: role === 'server' ? 's2c' : 'c2s' } : {});
 }
 
 function versionRange(version: TlsVersion | undefined): { minVersion: TlsVersion; maxVersion: TlsVersion } {

@@ -8,6 +8,8 @@ import type { ScriptedConnection } from './connection.ts';
 const DEFAULT_CHUNK = 65_536;
 const DEFAULT_FIN_MID_RECORD_BYTES = 1022;
 const DEFAULT_GARBAGE_BYTES = 64;
+/** AlertLevel (RFC 5246 §7.2). */
+const ALERT_LEVELS = { warning: 1, fatal: 2 } as const;
 
 /** Named signals raised through the control API; each raise releases one `wait`, before or after it starts. */
 export class SignalBoard {
@@ -74,9 +76,20 @@ async function runStep(step: Step, context: ScriptContext): Promise<string> {
     case 'echo':
       await connection.echoUntilEnd(lifetime);
       return `echoed until the end of stream; ${context.describeEndOfStream()}`;
-    case 'closeNotify':
-      await connection.closeNotify(lifetime);
-      return 'close_notify and FIN sent';
+    case 'closeNotify': {
+      const fin = step.fin ?? true;
+      await connection.closeNotify(lifetime, { fin });
+      return fin ? 'close_notify and FIN sent' : 'close_notify sent, FIN held back';
+    }
+    case 'alert': {
+      const level = step.level ?? 'warning';
+      const record = { kind: 'alert', level: ALERT_LEVELS[level], description: step.description } as const;
+      await connection.craft([record], lifetime);
+      return `crafted ${level} alert ${step.description} sent`;
+    }
+    case 'keyUpdate':
+      await connection.craft([{ kind: 'keyUpdate' }], lifetime);
+      return 'crafted KeyUpdate sent; later crafted records use the next keys';
     case 'fin':
       await connection.fin(lifetime);
       return 'bare FIN sent';

@@ -33,6 +33,11 @@ const uint32: Check = (value, field) => {
   if ((value as number) > 0xffff_ffff) throw new SpecError(`${field} must fit in 32 bits, got ${value}`);
 };
 
+const byte: Check = (value, field) => {
+  nonNegative(value, field);
+  if ((value as number) > 0xff) throw new SpecError(`${field} must fit in one byte, got ${value}`);
+};
+
 const port: Check = (value, field) => {
   positive(value, field);
   if ((value as number) > MAX_PORT) throw new SpecError(`${field} must be a TCP port, got ${value}`);
@@ -97,7 +102,9 @@ const STEP_FIELDS = {
   read: { bytes: required(nonNegative) },
   readUntilEnd: {},
   echo: {},
-  closeNotify: {},
+  closeNotify: { fin: optional(boolean) },
+  alert: { description: required(byte), level: optional(oneOf(['warning', 'fatal'])) },
+  keyUpdate: {},
   fin: {},
   finMidRecord: { bytes: optional(positive) },
   rst: {},
@@ -114,7 +121,7 @@ const STEP_FIELDS = {
 const STEP_OPS = Object.keys(STEP_FIELDS) as StepOp[];
 
 /** Steps that only make sense on a TLS connection. */
-const TLS_ONLY_OPS: ReadonlySet<StepOp> = new Set(['closeNotify', 'finMidRecord']);
+const TLS_ONLY_OPS: ReadonlySet<StepOp> = new Set(['closeNotify', 'finMidRecord', 'alert', 'keyUpdate']);
 
 const checkStep: Check = (value, field) => {
   if (typeof value !== 'object' || value === null) throw new SpecError(`${field} must be an object`);
@@ -169,6 +176,11 @@ export function parsePeerSpec(value: unknown): PeerSpec {
         throw new SpecError(`spec.steps[${index}].op ${step.op} needs TLS, but ${withoutTls}`);
       }
     }
+  }
+  if (spec.tls === 'TLSv1.2') {
+    const index = (spec.steps ?? []).findIndex((step) => step.op === 'keyUpdate');
+    if (index >= 0)
+      throw new SpecError(`spec.steps[${index}].op keyUpdate needs TLS 1.3, but spec.tls is TLSv1.2`);
   }
   return spec;
 }

@@ -60,9 +60,17 @@ export type Step =
   | { op: 'readUntilEnd' }
   /** Returns every byte that arrives from now on, until the end of the stream. */
   | { op: 'echo' }
-  /** close_notify, then TCP FIN; reading goes on. */
-  | { op: 'closeNotify' }
-  /** A bare TCP FIN, no close_notify. */
+  /** close_notify, then TCP FIN (none with `fin: false`: a later `fin` step sends it); reading goes on. */
+  | { op: 'closeNotify'; fin?: boolean }
+  /**
+   * An alert record the peer seals itself (Node's TLS sends no alert on request): `description` is the
+   * alert code (90 user_canceled, 0 close_notify, ...), `level` defaults to warning. No FIN; after it the
+   * peer writes no more data, only further crafted records and its `fin`.
+   */
+  | { op: 'alert'; description: number; level?: 'warning' | 'fatal' }
+  /** TLS 1.3: a KeyUpdate (update_not_requested) the peer seals itself; later `alert` steps use the next keys. */
+  | { op: 'keyUpdate' }
+  /** A bare TCP FIN, no close_notify (or the FIN held back by `closeNotify` with `fin: false`). */
   | { op: 'fin' }
   /** `bytes` (default 1022) of application data, of whose record only the first 100 bytes reach the wire; then a bare FIN. */
   | { op: 'finMidRecord'; bytes?: number }
@@ -174,11 +182,19 @@ export interface PeerHandle {
 /** A third-party TLS server for interop cases: `openssl s_server -rev` or `gnutls-serv --echo`. */
 export type ExternalProgram = 'openssl' | 'gnutls';
 
+/** Where an OpenSSL server started with `serveBytes` serves its file. */
+export const EXTERNAL_STREAM_PATH = '/stream.bin';
+
 export interface ExternalSpec {
   program: ExternalProgram;
   /** Forced on the server. Default TLSv1.3. */
   tls?: TlsVersion;
   certificate?: CertificateVariant;
+  /**
+   * OpenSSL only: instead of echoing, serve a file of this many zero bytes at `EXTERNAL_STREAM_PATH`
+   * (`s_server -WWW`: an HTTP/1.0 response to a GET, then close_notify).
+   */
+  serveBytes?: number;
 }
 
 export interface ExternalHandle {
@@ -187,6 +203,8 @@ export interface ExternalHandle {
   readonly program: ExternalProgram;
   /** What the program printed (its own view of the connection: DONE, ERROR, ...). */
   output(): Promise<string>;
+  /** SIGKILL, resolved once it exited: its TLS stops wherever it was, the kernel closes its sockets (a FIN). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -235,6 +253,9 @@ export class PeerClient {
       port,
       program: spec.program,
       output: async () => (await this.request<{ output: string }>('GET', `/external/${id}`)).output,
+      kill: async () => {
+        await this.request('POST', `/external/${id}/kill`);
+      },
       stop: async () => {
         await this.request('DELETE', `/external/${id}`);
       },

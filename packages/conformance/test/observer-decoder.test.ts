@@ -4,8 +4,14 @@ import { ConnectionDecoder } from '../peer/observer/decoder.ts';
 import { type Direction, summarize, type WireEvent } from '../peer/observer/index.ts';
 import { KeylogStore } from '../peer/observer/keylog.ts';
 import { RecordFramer } from '../peer/observer/records.ts';
-import { prf } from '../peer/observer/tls12.ts';
-import { hkdfExpandLabel, openTls13Record, tls13Suite, trafficKeys } from '../peer/observer/tls13.ts';
+import { keyBlock, openTls12Record, prf, sealTls12Record, tls12Suite } from '../peer/observer/tls12.ts';
+import {
+  hkdfExpandLabel,
+  openTls13Record,
+  sealTls13Record,
+  tls13Suite,
+  trafficKeys,
+} from '../peer/observer/tls13.ts';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -171,6 +177,12 @@ describe('TLS 1.3 key schedule and records against RFC 8448 §3', () => {
     expect(opened).toEqual({ status: 'opened', contentType: 22, content: RFC8448.clientFinished });
   });
 
+  it('seals the client Finished into the printed record (what the peer does for its crafted records)', () => {
+    const keys = trafficKeys(suite, hex(RFC8448.clientHandshakeSecret));
+    const sealed = sealTls13Record(suite, keys, 0, 22, RFC8448.clientFinished);
+    expect(sealed.toString('hex')).toBe(RFC8448.clientFinishedRecord.toString('hex'));
+  });
+
   it('decodes the whole connection from the keylog lines', () => {
     const keylog = new KeylogStore();
     for (const line of rfc8448Keylog()) keylog.add(Buffer.from(line));
@@ -283,6 +295,29 @@ describe('TLS 1.2', () => {
         '0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff7018734' +
         '7b66',
     );
+  });
+
+  it.each([
+    [0xc02f, 'AES-128-GCM'],
+    [0xc030, 'AES-256-GCM'],
+    [0xcca8, 'ChaCha20-Poly1305'],
+  ])('opens what it seals, at the sequence number it was sealed with (suite %s, %s)', (code) => {
+    const suite = tls12Suite(code)!;
+    const keys = keyBlock(suite, Buffer.alloc(48, 7), Buffer.alloc(32, 1), Buffer.alloc(32, 2)).server;
+    const record = sealTls12Record(suite, keys, 5, 21, Buffer.from([1, 90]));
+    const framed = {
+      type: record[0]!,
+      version: record.readUInt16BE(1),
+      header: record.subarray(0, 5),
+      fragment: record.subarray(5),
+    };
+    expect(record.readUInt16BE(3)).toBe(record.length - 5);
+    expect(openTls12Record(suite, keys, 5, framed)).toEqual({
+      status: 'opened',
+      contentType: 21,
+      content: Buffer.from([1, 90]),
+    });
+    expect(openTls12Record(suite, keys, 6, framed)).toEqual({ status: 'failed' });
   });
 
   it('reports records of a CBC suite as undecryptable', () => {

@@ -215,6 +215,114 @@ describe.each(['TLSv1.2', 'TLSv1.3'] as const)('server peer over %s', (version: 
     expect(node.received().toString()).toBe('abcdef');
     expect((await peer.whenDone()).sent.bytes).toBe(6);
   });
+
+  it('holds the FIN after a `closeNotify` with `fin: false` until a later `fin`', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      tls: version,
+      steps: [
+        { op: 'sendText', text: 'bye' },
+        { op: 'closeNotify', fin: false },
+        { op: 'wait', signal: 'fin' },
+        { op: 'fin' },
+      ],
+    });
+    const node = nodeClient(peer.port, { allowHalfOpen: true });
+    await node.ended;
+    expect(node.received().toString()).toBe('bye');
+    // Node's 'end' came from the close_notify: the FIN is still held.
+    const before = (await peer.report()).wire;
+    expect(kinds(before, 's2c')).toEqual(['data', 'alert:close_notify']);
+    await peer.signal('fin');
+    const report = await peer.whenDone();
+    expect(kinds(report.wire, 's2c')).toEqual(['data', 'alert:close_notify', 'fin']);
+    expect(logText(report)).toContain('close_notify sent, FIN held back');
+  });
+
+  it('seals a warning alert of its own before a bare FIN on `alert`', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      tls: version,
+      steps: [{ op: 'send', bytes: 100_000 }, { op: 'alert', description: 90 }, { op: 'fin' }],
+    });
+    const node = nodeClient(peer.port);
+    await node.ended;
+    // A record sealed with the wrong key or sequence number would be a bad_record_mac error here.
+    expect(Buffer.compare(node.received(), pseudoRandomBytes(100_000, 1))).toBe(0);
+    const report = await peer.whenDone();
+    expect(kinds(report.wire, 's2c').slice(-2)).toEqual(['alert:user_canceled', 'fin']);
+    expect(report.wire).toContainEqual(
+      expect.objectContaining({ dir: 's2c', kind: 'alert', level: 'warning', code: 90 }),
+    );
+    expect(report.errors).toEqual([]);
+  });
+});
+
+describe('crafted records over TLS 1.3', () => {
+  it('a KeyUpdate, then a close_notify under the next keys, ends a Node client cleanly', async () => {
+    const peer = await startPeer({
+      role: 'server',
+      steps: [
+        { op: 'sendText', text: 'before' },
+        { op: 'keyUpdate' },
+        { op: 'alert', description: 0 },
+        { op: 'fin' },
+      ],
+    });
+    const node = nodeClient(peer.port);
+    const outcome = await Promise.race([node.ended.then(() => 'end'), node.failed.then((e) => e.message)]);
+    expect(outcome).toBe('end');
+    expect(node.received().toString()).toBe('before');
+    const report = await peer.whenDone();
+    const s2c = report.wire.filter((event) => event.dir === 's2c' && event.kind !== 'ccs');
+    expect(s2c.slice(-4).map((event) => ('type' in event ? event.type : event.kind))).toEqual([
+      'data',
+      'KeyUpdate',
+      'alert',
+      'fin',
+    ]);
+    expect(kinds(report.wire, 's2c').slice(-2)).toEqual(['alert:close_notify', 'fin']);
+  });
+
+  it('a client peer crafts toward a Node TLS server too', async () => {
+    const server = tls.createServer({ ...pki.server, allowHalfOpen: true });
+    const serverSide = new Promise<{ received: string; outcome: string }>((resolve) => {
+      server.once('secureConnection', (socket: tls.TLSSocket) => {
+        sockets.add(socket);
+        let received = '';
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk;
+        });
+        socket.on('end', () => resolve({ received, outcome: 'end' }));
+        socket.on('error', (error) => resolve({ received, outcome: error.message }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const peer = await startPeer({
+        role: 'client',
+        connect: { port: (server.address() as AddressInfo).port },
+        steps: [
+          { op: 'sendText', text: 'hello' },
+          { op: 'keyUpdate' },
+          { op: 'alert', description: 0 },
+          { op: 'fin' },
+        ],
+      });
+      expect(await serverSide).toEqual({ received: 'hello', outcome: 'end' });
+      const report = await peer.whenDone();
+      expect(kinds(report.wire, 'c2s')).toEqual(['data', 'alert:close_notify', 'fin']);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuses a KeyUpdate on TLS 1.2', async () => {
+    await expect(
+      client.start({ role: 'server', tls: 'TLSv1.2', steps: [{ op: 'keyUpdate' }] }),
+    ).rejects.toThrow(/keyUpdate needs TLS 1.3/);
+  });
 });
 
 /** How many times each value occurs, for assertions that show every outcome of a loop at once. */

@@ -52,7 +52,9 @@
  *   backpressure and a paused socket pins no buffer. `data.sha256-16mib`.
  * - Truncation is native: read() gives null after the peer's close_notify (end(true)) and rejects
  *   `UnexpectedEof` after a bare FIN, at a record boundary or inside a record (end(false)); core
- *   applies `truncation`. `truncation.fin-at-boundary`, `truncation.fin-mid-record`, `truncation.ignore`.
+ *   applies `truncation`. `truncation.fin-at-boundary`, `truncation.fin-mid-record`, `truncation.ignore`,
+ *   `truncation.not-reading`, `truncation.warning-alert-then-fin`, `truncation.key-update-then-close-notify`,
+ *   `interop.openssl.killed-mid-stream`.
  * - Deno is always half-open (writes after the peer's close_notify go out): core answers with
  *   shutdown('write') unless allowHalfOpen. `peer-close.half-open`, `peer-close.answers`.
  * - `caCerts` adds to Deno's root store (Mozilla's, DENO_TLS_CA_STORE's, DENO_CERT's) and nothing

@@ -1,5 +1,8 @@
-/** The AEAD primitives shared by the TLS 1.2 and TLS 1.3 record protections. */
-import { createDecipheriv } from 'node:crypto';
+/**
+ * The AEAD primitives shared by the TLS 1.2 and TLS 1.3 record protections: the observer opens records
+ * with them, and the peer seals the records it crafts itself (alerts, KeyUpdate) with them.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { TlsRecord } from './records.ts';
 
 export type AeadCipher = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
@@ -15,9 +18,14 @@ export type OpenResult =
   /** The keylog has no secret for this record yet: try again later, at the same sequence number. */
   | { status: 'no-key' };
 
-/** The read side of one direction's current keys; it counts the records' sequence numbers itself. */
-export interface ReadProtection {
+/**
+ * One direction's current keys; it counts the records' sequence numbers itself, so opening every record
+ * a side sent and then sealing continues that side's stream exactly where it stopped.
+ */
+export interface RecordProtection {
   open(record: TlsRecord): OpenResult;
+  /** The whole protected record (header included) carrying `content` of `contentType`. */
+  seal(contentType: number, content: Buffer): Buffer;
 }
 
 /** Decrypts `sealed` (ciphertext followed by the tag); undefined when authentication fails. */
@@ -44,6 +52,24 @@ export function openAead(
     return undefined;
   }
   return plaintext;
+}
+
+/** Encrypts `plaintext`; returns the ciphertext followed by the tag. */
+export function sealAead(
+  cipher: AeadCipher,
+  key: Buffer,
+  nonce: Buffer,
+  additionalData: Buffer,
+  plaintext: Buffer,
+): Buffer {
+  // Two identical calls, one per overload of createCipheriv.
+  const encipher =
+    cipher === 'chacha20-poly1305'
+      ? createCipheriv(cipher, key, nonce, { authTagLength: AEAD_TAG_LENGTH })
+      : createCipheriv(cipher, key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+  encipher.setAAD(additionalData, { plaintextLength: plaintext.length });
+  const ciphertext = Buffer.concat([encipher.update(plaintext), encipher.final()]);
+  return Buffer.concat([ciphertext, encipher.getAuthTag()]);
 }
 
 /**

@@ -4,7 +4,7 @@
  * yet waits, with every later record of its direction, until a later call finds the secret; until
  * then it is reported as undecryptable.
  */
-import type { OpenResult, ReadProtection } from './aead.ts';
+import type { OpenResult, RecordProtection } from './aead.ts';
 import { alertDescription, alertLevel } from './alerts.ts';
 import {
   HandshakeReassembler,
@@ -19,8 +19,8 @@ import {
 import type { Direction, WireEvent } from './index.ts';
 import type { KeylogStore, SecretLabel } from './keylog.ts';
 import { ContentType, RecordFramer, type TlsRecord } from './records.ts';
-import { Tls12ReadProtection, tls12Suite } from './tls12.ts';
-import { Tls13ReadProtection, tls13Suite } from './tls13.ts';
+import { Tls12RecordProtection, tls12Suite } from './tls12.ts';
+import { Tls13RecordProtection, tls13Suite } from './tls13.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type EventBody = DistributiveOmit<WireEvent, 'dir' | 'at'>;
@@ -47,7 +47,7 @@ interface DirectionState {
   readonly framer: RecordFramer;
   readonly handshake: HandshakeReassembler;
   /** Keys for this direction's protected records; undefined when none can be known. */
-  protection: ReadProtection | undefined;
+  protection: RecordProtection | undefined;
   /** TLS 1.2: this side sent ChangeCipherSpec, so all its later records are protected (RFC 5246 §7.1). */
   changedCipherSpec: boolean;
   /** Records not decoded yet, oldest first; `waiting[waitingHead]` is the one that lacks a secret. */
@@ -110,6 +110,17 @@ export class ConnectionDecoder {
     if (how !== 'close') {
       this.#entries.push({ dir, at, content: { state: 'decoded', events: [{ kind: how }] } });
     }
+  }
+
+  /**
+   * The keys `dir` protects its next record with, positioned after every record fed so far (sealing with
+   * them continues that direction's stream); undefined while a record still waits for its secret, or when
+   * the keys cannot be known.
+   */
+  protectionAfter(dir: Direction): RecordProtection | undefined {
+    this.#decodeWaiting(dir);
+    const direction = this.#directions[dir];
+    return direction.waiting.length > 0 ? undefined : direction.protection;
   }
 
   events(): WireEvent[] {
@@ -194,7 +205,7 @@ export class ConnectionDecoder {
   #decodeHandshake(dir: Direction, content: Buffer, protectedRecord: boolean): EventBody[] {
     const direction = this.#directions[dir];
     const events: EventBody[] = [];
-    let nextProtection: ReadProtection | undefined;
+    let nextProtection: RecordProtection | undefined;
     for (const message of direction.handshake.push(content)) {
       let type = handshakeTypeName(message.type);
       if (message.type === HandshakeType.clientHello && dir === 'c2s') {
@@ -216,7 +227,7 @@ export class ConnectionDecoder {
           );
         } else if (
           message.type === HandshakeType.keyUpdate &&
-          direction.protection instanceof Tls13ReadProtection
+          direction.protection instanceof Tls13RecordProtection
         ) {
           // RFC 8446 §4.6.3: the sender switches to the next secret after its KeyUpdate.
           nextProtection = direction.protection.next();
@@ -239,21 +250,21 @@ export class ConnectionDecoder {
     }
   }
 
-  #tls13Protection(label: SecretLabel): ReadProtection | undefined {
+  #tls13Protection(label: SecretLabel): RecordProtection | undefined {
     const suite = this.#session && tls13Suite(this.#session.hello.cipherSuite);
     if (!suite || !this.#clientRandom) return undefined;
-    return Tls13ReadProtection.fromKeylog(suite, this.#keylog, label, this.#clientRandom);
+    return Tls13RecordProtection.fromKeylog(suite, this.#keylog, label, this.#clientRandom);
   }
 
-  #tls12Protection(dir: Direction): ReadProtection | undefined {
+  #tls12Protection(dir: Direction): RecordProtection | undefined {
     const hello = this.#session?.hello;
     const suite = hello?.version === TLS12 ? tls12Suite(hello.cipherSuite) : undefined;
     if (!hello || !suite || !this.#clientRandom) return undefined;
     const randoms = { client: this.#clientRandom, server: hello.random };
-    return new Tls12ReadProtection(suite, this.#keylog, randoms, dir === 'c2s' ? 'client' : 'server');
+    return new Tls12RecordProtection(suite, this.#keylog, randoms, dir === 'c2s' ? 'client' : 'server');
   }
 
-  #protect(dir: Direction, protection: ReadProtection | undefined): void {
+  #protect(dir: Direction, protection: RecordProtection | undefined): void {
     const direction = this.#directions[dir];
     if (!direction.gaveUp) direction.protection = protection;
   }

@@ -1,6 +1,7 @@
 /**
  * TLS 1.2 record protection for the AEAD suites: the PRF and key block (RFC 5246 §5, §6.3), AES-GCM
- * records (RFC 5288 §3) and ChaCha20-Poly1305 records (RFC 7905 §2). CBC suites are not decrypted.
+ * records (RFC 5288 §3) and ChaCha20-Poly1305 records (RFC 7905 §2), opened and sealed. CBC suites are
+ * not supported.
  */
 import { createHmac } from 'node:crypto';
 import {
@@ -8,11 +9,12 @@ import {
   type AeadCipher,
   type OpenResult,
   openAead,
-  type ReadProtection,
+  type RecordProtection,
+  sealAead,
   sequenceNonce,
 } from './aead.ts';
 import type { KeylogStore } from './keylog.ts';
-import type { TlsRecord } from './records.ts';
+import { RECORD_HEADER_LENGTH, type TlsRecord } from './records.ts';
 
 export interface Tls12Suite {
   readonly cipher: AeadCipher;
@@ -58,6 +60,7 @@ const TLS12_SUITES = new Map<number, Tls12Suite>([
 
 /** GCM's per-record explicit nonce (RFC 5288 §3). */
 const EXPLICIT_NONCE_LENGTH = 8;
+const TLS12_VERSION = 0x0303;
 
 export function tls12Suite(code: number): Tls12Suite | undefined {
   return TLS12_SUITES.get(code);
@@ -119,31 +122,71 @@ export function openTls12Record(
   sequence: number,
   record: TlsRecord,
 ): OpenResult {
-  const explicitLength = suite.fixedIvLength === 4 ? EXPLICIT_NONCE_LENGTH : 0;
+  const explicitLength = explicitNonceLength(suite);
   const { fragment } = record;
   if (fragment.length < explicitLength + AEAD_TAG_LENGTH) return { status: 'failed' };
-  const nonce =
-    explicitLength > 0
-      ? Buffer.concat([keys.iv, fragment.subarray(0, explicitLength)])
-      : sequenceNonce(keys.iv, sequence);
+  const nonce = recordNonce(suite, keys, sequence, fragment.subarray(0, explicitLength));
   const sealed = fragment.subarray(explicitLength);
-  const additionalData = Buffer.alloc(13);
-  additionalData.writeUInt32BE(Math.floor(sequence / 2 ** 32), 0);
-  additionalData.writeUInt32BE(sequence >>> 0, 4);
-  additionalData[8] = record.type;
-  additionalData.writeUInt16BE(record.version, 9);
-  additionalData.writeUInt16BE(sealed.length - AEAD_TAG_LENGTH, 11);
+  const additionalData = tls12AdditionalData(
+    sequence,
+    record.type,
+    record.version,
+    sealed.length - AEAD_TAG_LENGTH,
+  );
   const content = openAead(suite.cipher, keys.key, nonce, additionalData, sealed);
   return content === undefined
     ? { status: 'failed' }
     : { status: 'opened', contentType: record.type, content };
 }
 
+/** Encrypts one TLS 1.2 AEAD record; GCM's explicit nonce is the sequence number, as OpenSSL does. */
+export function sealTls12Record(
+  suite: Tls12Suite,
+  keys: Tls12WriteKeys,
+  sequence: number,
+  contentType: number,
+  content: Buffer,
+): Buffer {
+  const explicit = Buffer.alloc(explicitNonceLength(suite));
+  if (explicit.length > 0) {
+    explicit.writeUInt32BE(Math.floor(sequence / 2 ** 32), 0);
+    explicit.writeUInt32BE(sequence >>> 0, 4);
+  }
+  const nonce = recordNonce(suite, keys, sequence, explicit);
+  const additionalData = tls12AdditionalData(sequence, contentType, TLS12_VERSION, content.length);
+  const sealed = sealAead(suite.cipher, keys.key, nonce, additionalData, content);
+  const header = Buffer.from([contentType, TLS12_VERSION >> 8, TLS12_VERSION & 0xff, 0, 0]);
+  header.writeUInt16BE(explicit.length + sealed.length, RECORD_HEADER_LENGTH - 2);
+  return Buffer.concat([header, explicit, sealed]);
+}
+
+function explicitNonceLength(suite: Tls12Suite): number {
+  return suite.fixedIvLength === 4 ? EXPLICIT_NONCE_LENGTH : 0;
+}
+
+/** GCM: salt + the record's explicit part (RFC 5288 §3); ChaCha20-Poly1305: IV XOR sequence (RFC 7905 §2). */
+function recordNonce(suite: Tls12Suite, keys: Tls12WriteKeys, sequence: number, explicit: Buffer): Buffer {
+  return explicitNonceLength(suite) > 0
+    ? Buffer.concat([keys.iv, explicit])
+    : sequenceNonce(keys.iv, sequence);
+}
+
+/** RFC 5246 §6.2.3.3: seq_num + type + version + the plaintext length. */
+function tls12AdditionalData(sequence: number, type: number, version: number, length: number): Buffer {
+  const additionalData = Buffer.alloc(13);
+  additionalData.writeUInt32BE(Math.floor(sequence / 2 ** 32), 0);
+  additionalData.writeUInt32BE(sequence >>> 0, 4);
+  additionalData[8] = type;
+  additionalData.writeUInt16BE(version, 9);
+  additionalData.writeUInt16BE(length, 11);
+  return additionalData;
+}
+
 /**
- * The read keys of one direction after its ChangeCipherSpec. The master secret is looked up in the
+ * The keys of one direction after its ChangeCipherSpec. The master secret is looked up in the
  * keylog (CLIENT_RANDOM line) when the first record needs it, so a line that arrives late still counts.
  */
-export class Tls12ReadProtection implements ReadProtection {
+export class Tls12RecordProtection implements RecordProtection {
   readonly #suite: Tls12Suite;
   readonly #keylog: KeylogStore;
   readonly #clientRandom: Buffer;
@@ -166,11 +209,23 @@ export class Tls12ReadProtection implements ReadProtection {
   }
 
   open(record: TlsRecord): OpenResult {
+    const keys = this.#currentKeys();
+    if (keys === undefined) return { status: 'no-key' };
+    return openTls12Record(this.#suite, keys, this.#sequence++, record);
+  }
+
+  seal(contentType: number, content: Buffer): Buffer {
+    const keys = this.#currentKeys();
+    if (keys === undefined) throw new Error('the keylog has no master secret for these records');
+    return sealTls12Record(this.#suite, keys, this.#sequence++, contentType, content);
+  }
+
+  #currentKeys(): Tls12WriteKeys | undefined {
     if (this.#keys === undefined) {
       const masterSecret = this.#keylog.get('CLIENT_RANDOM', this.#clientRandom);
-      if (masterSecret === undefined) return { status: 'no-key' };
+      if (masterSecret === undefined) return undefined;
       this.#keys = keyBlock(this.#suite, masterSecret, this.#clientRandom, this.#serverRandom)[this.#writer];
     }
-    return openTls12Record(this.#suite, this.#keys, this.#sequence++, record);
+    return this.#keys;
   }
 }

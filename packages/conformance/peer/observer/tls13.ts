@@ -1,8 +1,16 @@
-/** TLS 1.3 record protection: traffic keys (RFC 8446 §7.1, §7.3) and record decryption (§5.2). */
+/** TLS 1.3 record protection: traffic keys (RFC 8446 §7.1, §7.3), record decryption and encryption (§5.2). */
 import { createHmac } from 'node:crypto';
-import { type AeadCipher, type OpenResult, openAead, type ReadProtection, sequenceNonce } from './aead.ts';
+import {
+  AEAD_TAG_LENGTH,
+  type AeadCipher,
+  type OpenResult,
+  openAead,
+  type RecordProtection,
+  sealAead,
+  sequenceNonce,
+} from './aead.ts';
 import type { KeylogStore, SecretLabel } from './keylog.ts';
-import type { TlsRecord } from './records.ts';
+import { ContentType, RECORD_HEADER_LENGTH, type TlsRecord } from './records.ts';
 
 export interface Tls13Suite {
   readonly cipher: AeadCipher;
@@ -99,10 +107,28 @@ export function openTls13Record(
 }
 
 /**
+ * Encrypts one TLS 1.3 record (RFC 8446 §5.2) without padding: the outer type is application_data and
+ * the legacy version 0x0303, the real type is the last byte of the plaintext.
+ */
+export function sealTls13Record(
+  suite: Tls13Suite,
+  keys: TrafficKeys,
+  sequence: number,
+  contentType: number,
+  content: Buffer,
+): Buffer {
+  const header = Buffer.from([ContentType.applicationData, 0x03, 0x03, 0, 0]);
+  header.writeUInt16BE(content.length + 1 + AEAD_TAG_LENGTH, RECORD_HEADER_LENGTH - 2);
+  const inner = Buffer.concat([content, Buffer.from([contentType])]);
+  const nonce = sequenceNonce(keys.iv, sequence);
+  return Buffer.concat([header, sealAead(suite.cipher, keys.key, nonce, header, inner)]);
+}
+
+/**
  * One direction's keys from one traffic secret. The secret is either known (after a KeyUpdate) or
  * looked up in the keylog when the first record needs it, so lines that arrive late still count.
  */
-export class Tls13ReadProtection implements ReadProtection {
+export class Tls13RecordProtection implements RecordProtection {
   readonly suite: Tls13Suite;
   readonly #lookup: (() => Buffer | undefined) | undefined;
   #secret: Buffer | undefined;
@@ -120,19 +146,31 @@ export class Tls13ReadProtection implements ReadProtection {
     keylog: KeylogStore,
     label: SecretLabel,
     clientRandom: Buffer,
-  ): Tls13ReadProtection {
-    return new Tls13ReadProtection(suite, undefined, () => keylog.get(label, clientRandom));
+  ): Tls13RecordProtection {
+    return new Tls13RecordProtection(suite, undefined, () => keylog.get(label, clientRandom));
   }
 
   open(record: TlsRecord): OpenResult {
-    this.#secret ??= this.#lookup?.();
-    if (this.#secret === undefined) return { status: 'no-key' };
-    this.#keys ??= trafficKeys(this.suite, this.#secret);
-    return openTls13Record(this.suite, this.#keys, this.#sequence++, record);
+    const keys = this.#currentKeys();
+    if (keys === undefined) return { status: 'no-key' };
+    return openTls13Record(this.suite, keys, this.#sequence++, record);
   }
 
-  /** The protection after this direction's KeyUpdate; only called once a record was opened. */
-  next(): Tls13ReadProtection {
-    return new Tls13ReadProtection(this.suite, nextTrafficSecret(this.suite, this.#secret!));
+  seal(contentType: number, content: Buffer): Buffer {
+    const keys = this.#currentKeys();
+    if (keys === undefined) throw new Error('the keylog has no secret for these records');
+    return sealTls13Record(this.suite, keys, this.#sequence++, contentType, content);
+  }
+
+  /** The protection after this direction's KeyUpdate; only called once a record was opened or sealed. */
+  next(): Tls13RecordProtection {
+    return new Tls13RecordProtection(this.suite, nextTrafficSecret(this.suite, this.#secret!));
+  }
+
+  #currentKeys(): TrafficKeys | undefined {
+    this.#secret ??= this.#lookup?.();
+    if (this.#secret === undefined) return undefined;
+    this.#keys ??= trafficKeys(this.suite, this.#secret);
+    return this.#keys;
   }
 }

@@ -20,6 +20,7 @@ import {
 } from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
 import type { PeerHandle, PeerReport, Step } from '../peer-client.ts';
+import { serverTruncationCases } from './truncation.ts';
 
 const MIB = 1024 * 1024;
 
@@ -609,4 +610,5 @@ export const serverCases: ConformanceCase[] = [
       await rejectsWith(socket.read(), 'ERR_TLS_TRUNCATED', 'read() at the bare FIN');
     },
   },
+  ...serverTruncationCases,
 ];
