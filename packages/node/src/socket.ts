@@ -63,12 +63,14 @@ import type {
   Transport,
   TransportSink,
 } from '@closenotify/core';
+import type { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
 import { sessionOf } from './session.ts';
 
 export interface HandshakeTarget {
   tls: TLSSocket;
-  raw: Socket;
+  /** The ciphertext stream TLS runs over, fed from the raw socket the adapter owns. */
+  cipher: CipherStream;
   /** 'secureConnect' for a client; null for a socket tls.Server already handed over as secure. */
   secureEvent: 'secureConnect' | null;
   servername: () => string | null;
@@ -88,7 +90,8 @@ export function establishNodeTransport(
   target: HandshakeTarget,
   context: OpenContext,
 ): Promise<OpenedTransport> {
-  const { tls, raw, secureEvent } = target;
+  const { tls, cipher, secureEvent } = target;
+  const { raw } = cipher;
   const { signal } = context;
   // Node clears raw.connecting before it reports a failed connect, so remember whether TCP came up.
   let tcpUp = !raw.connecting;
@@ -112,7 +115,13 @@ export function establishNodeTransport(
     };
     const onAbort = (): void => handshake.fail(signal.reason as SecureSocketError);
     signal.addEventListener('abort', onAbort, { once: true });
-    const transport = NodeTransport.listen(tls, raw, context.sink, handshake);
+    const transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
+    try {
+      cipher.watch(tls);
+    } catch (error) {
+      handshake.fail(error as SecureSocketError);
+      return;
+    }
     const secured = (): void => {
       if (settled) return;
       settled = true;
@@ -126,6 +135,7 @@ export function establishNodeTransport(
 }
 
 function destroyBoth(tls: TLSSocket, raw: Socket): void {
+  // Destroying the raw socket closes the cipher stream, and the TLS socket with it.
   tls.destroy();
   raw.destroy();
 }
@@ -136,24 +146,32 @@ function destroyBoth(tls: TLSSocket, raw: Socket): void {
  */
 class NodeTransport implements Transport {
   readonly #tls: TLSSocket;
+  readonly #cipher: CipherStream;
   readonly #raw: Socket;
   readonly #sink: TransportSink;
   /** While the handshake runs, and after it failed: events end the attempt instead of reaching core. */
   #handshake: Handshake | undefined;
   #drained: Promise<void> | undefined;
 
-  private constructor(tls: TLSSocket, raw: Socket, sink: TransportSink, handshake: Handshake) {
+  private constructor(tls: TLSSocket, cipher: CipherStream, sink: TransportSink, handshake: Handshake) {
     this.#tls = tls;
-    this.#raw = raw;
+    this.#cipher = cipher;
+    this.#raw = cipher.raw;
     this.#sink = sink;
     this.#handshake = handshake;
   }
 
-  static listen(tls: TLSSocket, raw: Socket, sink: TransportSink, handshake: Handshake): NodeTransport {
-    const transport = new NodeTransport(tls, raw, sink, handshake);
+  static listen(
+    tls: TLSSocket,
+    cipher: CipherStream,
+    sink: TransportSink,
+    handshake: Handshake,
+  ): NodeTransport {
+    const transport = new NodeTransport(tls, cipher, sink, handshake);
+    const raw = cipher.raw;
     tls.on('error', (error: Error) => transport.#tlsError(error));
-    // Before the handshake, connect errors (ECONNREFUSED...) are emitted on the raw socket only;
-    // afterwards everything surfaces on the TLS socket, and this just keeps raw errors handled.
+    // Connect errors (ECONNREFUSED...) are reported from the raw socket, in their handshake phase;
+    // the cipher stream also hands every raw error on to the TLS socket.
     raw.on('error', (error: Error) => transport.#rawError(error));
     tls.on('close', () => transport.#closed());
     tls.on('end', () => transport.#ended());
@@ -223,8 +241,7 @@ class NodeTransport implements Transport {
   }
 
   reset(): void {
-    // The RST goes out on the raw handle; Node then destroys the TLS socket by itself. Destroying it
-    // again here closes the TCP handle twice and crashes the process (SIGSEGV on Node 20.20).
+    // The RST goes out on the raw handle; its 'close' destroys the cipher stream and the TLS socket.
     if (this.#raw.destroyed) this.#tls.destroy();
     else this.#raw.resetAndDestroy();
   }
@@ -258,6 +275,6 @@ class NodeTransport implements Transport {
   }
 
   #ended(): void {
-    if (!this.#handshake) this.#sink.end(null);
+    if (!this.#handshake) this.#sink.end(this.#cipher.closeNotifyReceived());
   }
 }
