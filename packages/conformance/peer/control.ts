@@ -2,6 +2,7 @@
 //   GET /pki · POST /peers · GET /peers/:id[?wait=done&timeoutMs=N] · POST /peers/:id/signal
 //   DELETE /peers/:id · POST /shutdown
 //   GET /external · POST /external · GET /external/:id · DELETE /external/:id (third-party servers)
+//   POST /external/:id/input · POST /external/:id/kill
 //   POST /socket-options (the kernel's view of a socket of the runtime under test)
 import http from 'node:http';
 import type { Pki } from '@closenotify/test-pki';
@@ -112,6 +113,15 @@ export class ControlServer {
         return this.#send(response, 200, await this.#startExternal(await readJson(request)));
       case 'GET /external/:id':
         return this.#send(response, 200, this.#external(id).report());
+      case 'POST /external/:id/input': {
+        const { text } = (await readJson(request)) as { text?: unknown };
+        if (typeof text !== 'string') throw new HttpError(400, 'text must be a string');
+        this.#external(id).input(text);
+        return this.#send(response, 200, {});
+      }
+      case 'POST /external/:id/kill':
+        await this.#external(id).kill();
+        return this.#send(response, 200, {});
       case 'DELETE /external/:id': {
         const external = this.#external(id);
         this.#externals.delete(external.id);
@@ -153,6 +163,9 @@ export class ControlServer {
     const program = spec?.program;
     if (program !== 'openssl' && program !== 'gnutls')
       throw new HttpError(400, "program must be 'openssl' or 'gnutls'");
+    const mode = spec?.mode ?? 'echo';
+    if (mode !== 'echo' && !(mode === 'stdin' && program === 'openssl'))
+      throw new HttpError(400, "mode must be 'echo', or 'stdin' for openssl");
     if (installedPrograms()[program as ExternalProgram] === null)
       throw new HttpError(501, `${program} is not installed`);
     const external = await ExternalPeer.start(`x${this.#nextId++}`, spec as ExternalSpec, this.#pki);

@@ -1,5 +1,5 @@
 // Third-party TLS servers for the interop cases: `openssl s_server -rev` (echoes each line reversed)
-// and `gnutls-serv --echo`, started on a free loopback port with the test PKI. They are real
+// and `gnutls-serv --echo`, or `openssl s_server` relaying its standard input to the client, started on a free loopback port with the test PKI. They are real
 // implementations with their own close behaviour, not scripts: the cases only assert what every
 // correct TLS server does.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -43,6 +43,7 @@ function commandFor(
   tls: TlsVersion,
   pki: Pki,
   certificate: CertificateVariant,
+  mode: 'echo' | 'stdin',
 ) {
   const [cert, key] = CERTIFICATE_FILES[certificate].map((file) => join(pki.dir, file)) as [string, string];
   if (program === 'openssl') {
@@ -55,7 +56,7 @@ function commandFor(
         cert,
         '-key',
         key,
-        '-rev',
+        ...(mode === 'echo' ? ['-rev'] : []),
         tls === 'TLSv1.3' ? '-tls1_3' : '-tls1_2',
       ],
       ready: /^ACCEPT/m,
@@ -122,6 +123,9 @@ export class ExternalPeer {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
+    // Input still queued when the program exits (killed, or it failed) is dropped with EPIPE: the
+    // case judges what the client saw, and the daemon must outlive it.
+    child.stdin?.on('error', () => {});
   }
 
   /**
@@ -135,7 +139,14 @@ export class ExternalPeer {
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt += 1) {
       const port = await freePort();
       const tls = spec.tls ?? 'TLSv1.3';
-      const { args, ready } = commandFor(spec.program, port, tls, pki, spec.certificate ?? 'valid');
+      const { args, ready } = commandFor(
+        spec.program,
+        port,
+        tls,
+        pki,
+        spec.certificate ?? 'valid',
+        spec.mode ?? 'echo',
+      );
       const child = spawn(BINARIES[spec.program], args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const peer = new ExternalPeer(id, spec.program, port, child);
       try {
@@ -166,6 +177,19 @@ export class ExternalPeer {
 
   report(): { id: string; program: ExternalProgram; port: number; output: string } {
     return { id: this.id, program: this.program, port: this.port, output: this.#output.slice(-16384) };
+  }
+
+  /**
+   * In mode 'stdin' s_server reads its input while a client is connected and sends it. Lines it reads
+   * that begin with a command letter (Q, q, R, ...) are commands, so cases send digits.
+   */
+  input(text: string): void {
+    this.#child.stdin?.write(text, 'latin1');
+  }
+
+  async kill(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    await this.#exited;
   }
 
   async stop(): Promise<void> {

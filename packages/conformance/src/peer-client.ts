@@ -171,7 +171,10 @@ export interface PeerHandle {
   stop(): Promise<void>;
 }
 
-/** A third-party TLS server for interop cases: `openssl s_server -rev` or `gnutls-serv --echo`. */
+/**
+ * A third-party TLS server for interop cases: `openssl s_server -rev` or `gnutls-serv --echo`; or,
+ * in mode 'stdin', `openssl s_server` sending the client what the daemon writes to its standard input.
+ */
 export type ExternalProgram = 'openssl' | 'gnutls';
 
 export interface ExternalSpec {
@@ -179,6 +182,8 @@ export interface ExternalSpec {
   /** Forced on the server. Default TLSv1.3. */
   tls?: TlsVersion;
   certificate?: CertificateVariant;
+  /** Default 'echo'. 'stdin' is openssl only. */
+  mode?: 'echo' | 'stdin';
 }
 
 export interface ExternalHandle {
@@ -187,6 +192,10 @@ export interface ExternalHandle {
   readonly program: ExternalProgram;
   /** What the program printed (its own view of the connection: DONE, ERROR, ...). */
   output(): Promise<string>;
+  /** Mode 'stdin': the program reads these bytes (latin1) and sends them to its client. */
+  input(text: string): Promise<void>;
+  /** SIGKILL: the kernel closes its sockets, so no TLS alert can be sent. Resolves once it exited. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -235,6 +244,12 @@ export class PeerClient {
       port,
       program: spec.program,
       output: async () => (await this.request<{ output: string }>('GET', `/external/${id}`)).output,
+      input: async (text) => {
+        await this.request('POST', `/external/${id}/input`, { text });
+      },
+      kill: async () => {
+        await this.request('POST', `/external/${id}/kill`);
+      },
       stop: async () => {
         await this.request('DELETE', `/external/${id}`);
       },

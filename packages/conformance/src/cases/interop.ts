@@ -3,7 +3,7 @@
  * reversed) and GnuTLS's `gnutls-serv --echo`. Where neither is installed the entries are reported
  * "not run" (a failure in CI, where .ci/run installs both).
  */
-import { equal, readToEnd, rejectsWith } from '../assert.ts';
+import { check, equal, readBytes, readToEnd, rejectsWith } from '../assert.ts';
 import type { ConformanceCase } from '../case.ts';
 import type { ExternalProgram } from '../peer-client.ts';
 
@@ -75,4 +75,30 @@ function interop(program: ExternalProgram): ConformanceCase[] {
   ];
 }
 
-export const interopCases: ConformanceCase[] = [...interop('openssl'), ...interop('gnutls')];
+/** What the killed server streams: digits, never one of s_server's command letters. */
+const STREAMED = '0123456789'.repeat(6).concat('\n').repeat(4096);
+
+const killedMidStream: ConformanceCase = {
+  id: 'interop.openssl.killed-mid-stream',
+  requirement: 'OpenSSL s_server killed (SIGKILL) while it streams: the read fails with ERR_TLS_TRUNCATED',
+  source: 'RFC 8446 §6.1; a crashed server looks like a clean end to a reader that ignores close_notify',
+  tls: 'each',
+  requires: ['truncationDetection'],
+  async run(ctx) {
+    const server = await ctx.external({ program: 'openssl', mode: 'stdin' });
+    const socket = await ctx.connect(server);
+    await server.input(STREAMED);
+    equal(
+      new TextDecoder().decode((await readBytes(socket, 10)).subarray(0, 10)),
+      '0123456789',
+      'the first bytes',
+    );
+    await server.kill();
+    await rejectsWith(readToEnd(socket), 'ERR_TLS_TRUNCATED', 'reading on after the server was killed');
+    const report = await socket.closed;
+    equal(report.closeNotifyReceived, false, 'closeNotifyReceived');
+    check(report.truncated === true, 'truncated');
+  },
+};
+
+export const interopCases: ConformanceCase[] = [...interop('openssl'), killedMidStream, ...interop('gnutls')];
