@@ -158,6 +158,7 @@ class ServerHandshakes {
       this.#pending.set(cipher, { context, settle });
       raw.once('close', onClose);
       this.#engine.emit('connection', cipher);
+      cipher.sampleAfterTls();
     });
   }
 

@@ -129,7 +129,7 @@ export function establishNodeTransport(
     signal.addEventListener('abort', onAbort, { once: true });
     const transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
     try {
-      cipher.watch(tls);
+      cipher.observe(tls);
     } catch (error) {
       handshake.fail(error as SecureSocketError);
       return;
