@@ -85,7 +85,7 @@ export class CipherStream extends Duplex {
     this.#send([chunk], callback);
   }
 
-  /** JSStreamSocket writes the records of one TLS write corked: they leave in one system call. */
+  /** JSStreamSocket writes the buffers of one TLS write corked: they leave in one system call. */
   override _writev(
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
@@ -98,9 +98,9 @@ export class CipherStream extends Duplex {
 
   /**
    * Completes at once unless the raw socket is still over its mark from an earlier write: a TLS
-   * write then costs no wait for the kernel, and the raw socket holds at most one TLS write beyond
-   * its mark. Waiting for each raw write instead cut sends to a third of native. The raw socket owns
-   * the ciphertext buffers, which no one reuses.
+   * write then waits for the kernel only under backpressure, and the raw socket holds at most one TLS
+   * write beyond its mark. The raw socket owns the ciphertext buffers (JSStream's copies), which no
+   * one reuses.
    */
   #send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
     const raw = this.raw;
