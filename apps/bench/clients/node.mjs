@@ -1,7 +1,8 @@
 // The Node client: `node --expose-gc node.mjs '<json>'` runs one measure, raw or through
 // @closenotify/node, and prints one JSON result line. Raw is Node's fastest TLS client path:
 // tls.connect with one shared SecureContext and `onread` into a reused 64 KiB buffer
-// (measured: the fastest Node paths).
+// (measured: the fastest Node paths). `raw-data` receives through plain tls.connect and 'data'
+// events, the path most Node applications use.
 import { createSecureContext, connect as tlsConnect } from 'node:tls';
 import { connect } from '@closenotify/node';
 import { adapterMeasures } from './shared/adapter.mjs';
@@ -12,7 +13,7 @@ import { patternAt, WRITE_BYTES } from './shared/stream-pattern.mjs';
  * What the orchestrator asks for (src/runner.ts); `params` holds the keys its measure reads.
  * @typedef {{
  *   measure: 'receive' | 'send' | 'cycles' | 'close' | 'idle',
- *   impl: 'raw' | 'adapter',
+ *   impl: 'raw' | 'raw-data' | 'adapter',
  *   port: number,
  *   ca: string,
  *   params: {
@@ -159,8 +160,33 @@ const raw = {
     }),
 };
 
+/** Only the receive measure is compared against 'data' events (src/plan.ts). */
+const receiveThroughData = () =>
+  measureReceive(params, (check, firstByte) => {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        secureContext,
+        noDelay: true,
+      });
+      socket.on('data', (/** @type {Buffer} */ chunk) => {
+        firstByte();
+        check.add(chunk, chunk.byteLength);
+      });
+      socket.on('error', reject);
+      socket.on('end', resolve);
+    });
+  });
+
 const adapter = adapterMeasures(connect, { port, ca });
-const result = impl === 'raw' ? await raw[measure]() : await adapter[measure](params, collectGarbage);
+const runs = {
+  raw: () => raw[measure](),
+  'raw-data': receiveThroughData,
+  adapter: () => adapter[measure](params, collectGarbage),
+};
+const result = await runs[impl]();
 console.log(JSON.stringify(result));
 // Idle connections would keep the process alive.
 process.exit(0);

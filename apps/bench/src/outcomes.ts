@@ -46,7 +46,7 @@ interface IdleLine {
 }
 
 const readers: Record<ClientMeasure, (line: unknown, experiment: Experiment) => RunOutcome> = {
-  receive: (line) => throughput('throughput-receive', line as ThroughputLine),
+  receive: (line, experiment) => throughput(experiment.metrics[0]!, line as ThroughputLine),
   send: (line) => throughput('throughput-send', line as ThroughputLine),
   cycles: (line, experiment) => {
     const { perSecond, errors, ms, cpu } = line as CyclesLine;

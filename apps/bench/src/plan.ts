@@ -9,11 +9,15 @@ export const RUNTIMES: readonly RuntimeName[] = ['node', 'bun', 'deno'];
 
 /** The client programs' measures (clients/shared/drivers.mjs). */
 export type ClientMeasure = 'receive' | 'send' | 'cycles' | 'close' | 'idle';
-/** The raw side is the runtime's fastest API ('raw'), or a slower one the adapter must beat. */
-type RawImpl = 'raw' | 'raw-connectTls';
+/**
+ * The raw side is the runtime's fastest API ('raw'), a slower one the adapter must beat, or the
+ * common path most applications use ('raw-data': Node's 'data' events).
+ */
+type RawImpl = 'raw' | 'raw-connectTls' | 'raw-data';
 
 export type MetricName =
   | 'throughput-receive'
+  | 'throughput-receive-vs-data'
   | 'throughput-send'
   | 'cycles-sequential'
   | 'cycles-concurrent-8'
@@ -43,6 +47,11 @@ export const METRICS: Record<MetricName, MetricSpec> = {
     better: 'higher',
     target: { kind: 'ratio', atLeast: 0.95 },
     what: '1 GiB from the Node server, first byte → close_notify',
+  },
+  'throughput-receive-vs-data': {
+    unit: 'MB/s',
+    better: 'higher',
+    what: "Node only: the same receive against tls.connect read through 'data' events",
   },
   'throughput-send': {
     unit: 'MB/s',
@@ -168,6 +177,18 @@ export function experiments(mode: Mode): Experiment[] {
       measure: 'receive',
       rawImpl: 'raw',
       runtimes: RUNTIMES,
+      server: 'send',
+      serverBytes: size.bulkBytes,
+      params: { bytes: size.bulkBytes },
+      rounds: size.rounds,
+      timeoutMs,
+    },
+    {
+      name: 'throughput-receive-vs-data',
+      metrics: ['throughput-receive-vs-data'],
+      measure: 'receive',
+      rawImpl: 'raw-data',
+      runtimes: ['node'],
       server: 'send',
       serverBytes: size.bulkBytes,
       params: { bytes: size.bulkBytes },

@@ -4,9 +4,9 @@ import type { Capabilities } from '@closenotify/core';
 export const capabilities: Capabilities = Object.freeze({
   halfClose: true,
   shutdownRead: true,
-  // Node emits the same 'end' for close_notify and for a bare TCP EOF (TLSWrap::ClearOut vs
-  // OnStreamRead), so the adapter reports "cannot tell" rather than guess.
-  truncationDetection: false,
+  // Exact: TLS runs over a Duplex the adapter feeds, which sees whether TLS ended on a close_notify
+  // before the TCP EOF reached it (cipher-stream.ts).
+  truncationDetection: true,
   abortiveReset: true,
   sessionInfo: Object.freeze({
     protocol: true,

@@ -7,6 +7,7 @@ import {
   serverNameIndication,
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
+import { CipherStream } from './cipher-stream.ts';
 import { secureContextFor } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
 
@@ -23,8 +24,11 @@ export function connect(options: ConnectOptions): Promise<ShutdownableSecureSock
     });
     raw.once('connect', () => context.connected());
     const sni = serverNameIndication(resolved.servername);
+    // TLS over a Duplex the adapter feeds from the raw socket: the only way to tell a close_notify
+    // from a bare TCP EOF on Node (cipher-stream.ts).
+    const cipher = new CipherStream(raw);
     const tls = tlsConnect({
-      socket: raw,
+      socket: cipher,
       // Node sends `servername` as SNI even when it is an IP address (with a process-wide deprecation
       // warning). Without one it sends none and verifies the certificate against `host`, which over an
       // existing socket is used for nothing else.
@@ -32,8 +36,11 @@ export function connect(options: ConnectOptions): Promise<ShutdownableSecureSock
       ALPNProtocols: resolved.alpn,
       rejectUnauthorized: !resolved.dangerouslyDisableVerification,
       secureContext: secureContextFor(resolved),
-      // Half-open comes from the raw socket (TLSSocket copies socket.allowHalfOpen).
+      // Half-open comes from the cipher stream (TLSSocket copies socket.allowHalfOpen).
     });
-    return establishNodeTransport({ tls, raw, secureEvent: 'secureConnect', servername: () => sni }, context);
+    return establishNodeTransport(
+      { tls, cipher, secureEvent: 'secureConnect', servername: () => sni },
+      context,
+    );
   });
 }

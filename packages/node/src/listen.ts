@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   createServer as createTlsServer,
   type TLSSocket,
@@ -16,7 +17,9 @@ import {
   type SocketHandler,
 } from '@closenotify/core';
 import { capabilities } from './capabilities.ts';
+import { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
+import { duplexUnder } from './node-internals.ts';
 import { trustAnchorsOf } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
 
@@ -82,50 +85,66 @@ async function stopListening(server: Server): Promise<void> {
 /**
  * Server handshakes through one tls.Server per listener: only tls.Server verifies a client
  * certificate (a bare server-side TLSSocket never sets `authorized` nor enforces
- * rejectUnauthorized), and it builds its SSL_CTX once. Each accepted connection is matched to the
- * server's events by its remote address and port; the raw socket stays the adapter's, for a real
- * RST. `server.client-certificate`, `server.*`.
+ * rejectUnauthorized), and it builds its SSL_CTX once. Each accepted connection reaches it as a
+ * cipher stream (a Duplex, which tls.Server documents as a valid 'connection'), so the adapter
+ * keeps the raw socket, for a real RST, and sees the ciphertext, for exact truncation verdicts.
+ * The server's events are matched to their connection through that stream. `server.client-certificate`,
+ * `server.truncation.*`, `server.*`.
  */
 class ServerHandshakes {
   readonly #engine: TlsServer;
-  readonly #pending = new Map<string, { raw: Socket; context: OpenContext; settle: Settle }>();
+  readonly #pending = new Map<Duplex, { context: OpenContext; settle: Settle }>();
 
   constructor(options: TlsOptions) {
     this.#engine = createTlsServer(options);
     this.#engine.on('secureConnection', (tls: TLSSocket) => {
-      const pending = this.#take(tls);
-      if (!pending) {
+      let cipher: Duplex | null;
+      try {
+        cipher = duplexUnder(tls);
+      } catch (error) {
+        this.#failAll(error as SecureSocketError);
+        tls.destroy();
+        return;
+      }
+      const pending = cipher && this.#take(cipher);
+      if (!(cipher instanceof CipherStream) || !pending) {
         tls.destroy();
         return;
       }
       const servername = typeof tls.servername === 'string' ? tls.servername : null;
       pending.settle(
         establishNodeTransport(
-          { tls, raw: pending.raw, secureEvent: null, servername: () => servername },
+          { tls, cipher, secureEvent: null, servername: () => servername },
           pending.context,
         ),
       );
     });
     this.#engine.on('tlsClientError', (error: Error, tls: TLSSocket) => {
-      this.#take(tls)?.settle(Promise.reject(fromNodeError(error, 'handshake')));
+      let cipher: Duplex | null;
+      try {
+        cipher = duplexUnder(tls);
+      } catch (internalsError) {
+        this.#failAll(internalsError as SecureSocketError);
+        return;
+      }
+      if (cipher) this.#take(cipher)?.settle(Promise.reject(fromNodeError(error, 'handshake')));
     });
   }
 
   run(raw: Socket, context: OpenContext): Promise<OpenedTransport> {
-    const key = keyOf(raw);
+    const cipher = new CipherStream(raw);
     return new Promise<OpenedTransport>((resolve, reject) => {
       const onAbort = (): void => {
-        this.#pending.delete(key);
+        this.#pending.delete(cipher);
         reject(context.signal.reason);
         raw.destroy();
       };
       context.signal.addEventListener('abort', onAbort, { once: true });
-      // A connection reset during the handshake reaches tlsClientError on a socket that no longer has
-      // the address it is matched by: the raw socket's own 'close' ends the attempt instead, at once,
-      // not at the handshake timeout. `server.client-reset-during-handshake`.
+      // A connection that closes during the handshake (a client reset, a rejected client
+      // certificate) may never reach tlsClientError: the raw socket's own 'close' ends the attempt
+      // at once, not at the handshake timeout. `server.client-reset-during-handshake`.
       const onClose = (): void => {
-        if (this.#pending.get(key)?.raw !== raw) return;
-        this.#pending.delete(key);
+        if (!this.#pending.delete(cipher)) return;
         settle(Promise.reject(connectionLost()));
       };
       const settle: Settle = (outcome) => {
@@ -136,17 +155,24 @@ class ServerHandshakes {
           raw.destroy();
         });
       };
-      this.#pending.set(key, { raw, context, settle });
+      this.#pending.set(cipher, { context, settle });
       raw.once('close', onClose);
-      this.#engine.emit('connection', raw);
+      this.#engine.emit('connection', cipher);
+      cipher.sampleAfterTls();
     });
   }
 
-  #take(tls: TLSSocket) {
-    const key = keyOf(tls);
-    const pending = this.#pending.get(key);
-    this.#pending.delete(key);
+  #take(cipher: Duplex) {
+    const pending = this.#pending.get(cipher);
+    this.#pending.delete(cipher);
     return pending;
+  }
+
+  /** Node no longer exposes what matches a handshake to its connection: no handshake can complete. */
+  #failAll(error: SecureSocketError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const attempt of pending) attempt.settle(Promise.reject(error));
   }
 }
 
@@ -157,8 +183,4 @@ function connectionLost(): SecureSocketError {
     Object.assign(new Error('The client closed the connection during the handshake'), { code: 'ECONNRESET' }),
     'handshake',
   );
-}
-
-function keyOf(socket: Socket): string {
-  return `${socket.remoteAddress}:${socket.remotePort}`;
 }

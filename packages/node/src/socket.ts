@@ -6,31 +6,43 @@
  *   with no error (measured on Node 20.20, both TLS versions): shutdownWrite() always defers `end()` to the
  *   next turn of the loop. `shutdown-write.inside-read-loop`, `shutdown-write.peer-reads-all`.
  * - `tlsSocket.resetAndDestroy()` throws ERR_INVALID_HANDLE_TYPE: the adapter owns the raw
- *   net.Socket under `tls.connect({ socket })` and resets that, and only that (a later
- *   `tls.destroy()` closes the handle twice and segfaults). `abort.rst-on-wire`, `server.abort.rst-on-wire`.
+ *   net.Socket (TLS runs over a cipher stream fed from it, see below) and resets that; its 'close'
+ *   destroys the cipher stream and the TLS socket. `abort.rst-on-wire`, `server.abort.rst-on-wire`.
  *   The same reset ends a close() whose output is stuck behind a peer that stopped reading (a plain
  *   destroy() hands the queued bytes to the kernel, which ends them with a FIN): the pending drain and a pending
  *   shutdownWrite() settle on 'close'. `close.bounded.peer-not-reading`,
  *   `close.bounded.peer-not-reading-timeout`, `server.close.bounded.peer-not-reading`.
- * - `onread` (the fast read path) is ignored when a socket is passed in, so reads use 'data' events:
- *   the price of a documented RST; see docs/BENCHMARKS.md.
+ * - Over a socket handle Node's TLS emits the same 'end' for a close_notify, a bare FIN and a FIN
+ *   that cuts a record (TLSWrap::ClearOut vs OnStreamRead). TLS therefore runs over a Duplex the
+ *   adapter feeds from the raw socket (cipher-stream.ts): TLS decrypts each chunk of it synchronously,
+ *   so its readable side has ended before the TCP EOF is handed over if and only if a close_notify
+ *   arrived; 'end' reports exactly that, `sink.end(true | false)`. The check reads a Node internal,
+ *   guarded and pinned (node-internals.ts). `truncation.fin-at-boundary`, `truncation.fin-mid-record`,
+ *   `truncation.ignore`, `server.truncation.fin`, `interop.openssl.killed-mid-stream`,
+ *   `interop.openssl.half-close`, `close.waits-for-peer`.
+ * - Over a Duplex, `onread` is ignored and reads use 'data' events, and every TLS write completes a
+ *   loop turn later (JSStreamSocket): the cipher stream completes its own writes as soon as the raw
+ *   socket took them, and pauses the raw socket while TLS is not reading. The cost is measured in
+ *   docs/BENCHMARKS.md. `data.peer-stops-reading`, `data.sha256-16mib`, `data.reused-buffer`,
+ *   test/receive-backpressure.test.ts.
+ * - tls.Server never hands back which Duplex a TLSSocket runs over (remoteAddress is unknown over a
+ *   Duplex): listen.ts matches handshakes through the TLS socket's handle, a guarded internal.
+ *   `server.*`.
  * - A write after `end()` destroys the whole socket, read half included: core refuses such
  *   writes before they reach Node. `shutdown-write.write-after-rejects`.
  * - A TLS error in the middle of a stream emits 'error' but never closes the socket: core
  *   releases the transport on every fatal error, which destroys both sockets. `bad-peer.garbage-after-handshake`.
  * - Node auto-ends on the peer's EOF unless `allowHalfOpen`: the adapter always asks for half-open
  *   and core decides when to answer. `peer-close.half-open`, `peer-close.answers`.
- * - 'end' is the same for close_notify and for a bare TCP EOF, so `end(null)` (cannot tell) is
- *   reported, never a guess. `truncation.*` are `unsupported` here.
  * - No handshake timeout exists natively: core's, and a server's handshake that times out
  *   destroys the raw socket, so a silent client sees its connection end. `connect.handshake-timeout`,
  *   `server.handshake-timeout.reported`, `server.handshake-timeout.drops-connection`.
  * - `net.Server.close(callback)` calls back only once every accepted connection has closed:
  *   listen.ts resolves once the listening descriptor is closed. `server.close.prompt`,
  *   `server.iteration-break.prompt`, `server.close.closes-queued`, `server.iteration-stop.closes-queued`.
- * - A client that resets during a server handshake reaches tlsClientError on a TLSSocket whose
- *   remoteAddress is already gone, so it cannot be matched to its attempt: the raw socket's 'close'
- *   ends the attempt at once instead of at the handshake timeout. `server.client-reset-during-handshake`.
+ * - A connection that closes during a server handshake (a client reset, a rejected client
+ *   certificate) need not reach tlsClientError: the raw socket's 'close' ends the attempt at once
+ *   instead of at the handshake timeout. `server.client-reset-during-handshake`, `server.client-certificate`.
  * - A connection refused over a server cap is `resetAndDestroy()`ed in the 'connection' callback,
  *   before TLS touches it: a RST and no handshake byte. `server.pending-cap`, `server.max-connections`.
  * - `tls.write()` returns true while it still holds the chunk: one written behind a write in
@@ -63,12 +75,14 @@ import type {
   Transport,
   TransportSink,
 } from '@closenotify/core';
+import type { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
 import { sessionOf } from './session.ts';
 
 export interface HandshakeTarget {
   tls: TLSSocket;
-  raw: Socket;
+  /** The ciphertext stream TLS runs over, fed from the raw socket the adapter owns. */
+  cipher: CipherStream;
   /** 'secureConnect' for a client; null for a socket tls.Server already handed over as secure. */
   secureEvent: 'secureConnect' | null;
   servername: () => string | null;
@@ -88,7 +102,8 @@ export function establishNodeTransport(
   target: HandshakeTarget,
   context: OpenContext,
 ): Promise<OpenedTransport> {
-  const { tls, raw, secureEvent } = target;
+  const { tls, cipher, secureEvent } = target;
+  const { raw } = cipher;
   const { signal } = context;
   // Node clears raw.connecting before it reports a failed connect, so remember whether TCP came up.
   let tcpUp = !raw.connecting;
@@ -112,7 +127,13 @@ export function establishNodeTransport(
     };
     const onAbort = (): void => handshake.fail(signal.reason as SecureSocketError);
     signal.addEventListener('abort', onAbort, { once: true });
-    const transport = NodeTransport.listen(tls, raw, context.sink, handshake);
+    const transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
+    try {
+      cipher.observe(tls);
+    } catch (error) {
+      handshake.fail(error as SecureSocketError);
+      return;
+    }
     const secured = (): void => {
       if (settled) return;
       settled = true;
@@ -126,6 +147,7 @@ export function establishNodeTransport(
 }
 
 function destroyBoth(tls: TLSSocket, raw: Socket): void {
+  // Destroying the raw socket closes the cipher stream, and the TLS socket with it.
   tls.destroy();
   raw.destroy();
 }
@@ -136,24 +158,32 @@ function destroyBoth(tls: TLSSocket, raw: Socket): void {
  */
 class NodeTransport implements Transport {
   readonly #tls: TLSSocket;
+  readonly #cipher: CipherStream;
   readonly #raw: Socket;
   readonly #sink: TransportSink;
   /** While the handshake runs, and after it failed: events end the attempt instead of reaching core. */
   #handshake: Handshake | undefined;
   #drained: Promise<void> | undefined;
 
-  private constructor(tls: TLSSocket, raw: Socket, sink: TransportSink, handshake: Handshake) {
+  private constructor(tls: TLSSocket, cipher: CipherStream, sink: TransportSink, handshake: Handshake) {
     this.#tls = tls;
-    this.#raw = raw;
+    this.#cipher = cipher;
+    this.#raw = cipher.raw;
     this.#sink = sink;
     this.#handshake = handshake;
   }
 
-  static listen(tls: TLSSocket, raw: Socket, sink: TransportSink, handshake: Handshake): NodeTransport {
-    const transport = new NodeTransport(tls, raw, sink, handshake);
+  static listen(
+    tls: TLSSocket,
+    cipher: CipherStream,
+    sink: TransportSink,
+    handshake: Handshake,
+  ): NodeTransport {
+    const transport = new NodeTransport(tls, cipher, sink, handshake);
+    const raw = cipher.raw;
     tls.on('error', (error: Error) => transport.#tlsError(error));
-    // Before the handshake, connect errors (ECONNREFUSED...) are emitted on the raw socket only;
-    // afterwards everything surfaces on the TLS socket, and this just keeps raw errors handled.
+    // Connect errors (ECONNREFUSED...) are reported from the raw socket, in their handshake phase;
+    // the cipher stream also hands every raw error on to the TLS socket.
     raw.on('error', (error: Error) => transport.#rawError(error));
     tls.on('close', () => transport.#closed());
     tls.on('end', () => transport.#ended());
@@ -223,8 +253,7 @@ class NodeTransport implements Transport {
   }
 
   reset(): void {
-    // The RST goes out on the raw handle; Node then destroys the TLS socket by itself. Destroying it
-    // again here closes the TCP handle twice and crashes the process (SIGSEGV on Node 20.20).
+    // The RST goes out on the raw handle; its 'close' destroys the cipher stream and the TLS socket.
     if (this.#raw.destroyed) this.#tls.destroy();
     else this.#raw.resetAndDestroy();
   }
@@ -258,6 +287,6 @@ class NodeTransport implements Transport {
   }
 
   #ended(): void {
-    if (!this.#handshake) this.#sink.end(null);
+    if (!this.#handshake) this.#sink.end(this.#cipher.closeNotifyReceived());
   }
 }

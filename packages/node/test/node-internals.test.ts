@@ -1,0 +1,59 @@
+import { PassThrough, Readable } from 'node:stream';
+import { createServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { ensurePki, type Pki } from '@closenotify/test-pki';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { duplexUnder, tlsStreamEnded } from '../src/node-internals.ts';
+
+// Pins the Node internals the adapter's truncation verdicts and server handshakes rely on: a Node
+// that changes them fails here, and the adapter itself then fails with ERR_RUNTIME_UNSUPPORTED.
+let pki: Pki;
+beforeAll(async () => {
+  pki = await ensurePki();
+});
+
+describe('Node internals @closenotify/node relies on', () => {
+  it('_readableState.ended turns true at push(null), before any read or end event', () => {
+    const readable = new Readable({ read() {} });
+    const tlsLike = readable as unknown as TLSSocket;
+    expect(tlsStreamEnded(tlsLike)).toBe(false);
+    readable.push(null);
+    expect(tlsStreamEnded(tlsLike)).toBe(true);
+    expect(readable.readableEnded).toBe(false);
+  });
+
+  it('a TLS socket over a Duplex leads back to that Duplex, and ends on close_notify before the EOF', async () => {
+    // Ending at once in 'secureConnection' on TLS 1.3 sends no close_notify on Node 20 (OpenSSL's
+    // s_client sees an unexpected EOF too): the server answers a request instead.
+    const server = createServer({ ...pki.server }, (peer) => peer.once('data', () => peer.end('bye')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const { connect } = await import('node:net');
+    const raw = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const cipher = new PassThrough({ allowHalfOpen: true });
+    // The raw socket's EOF is held back: only the close_notify can end the TLS stream here.
+    raw.on('data', (chunk) => cipher.push(chunk));
+    cipher._write = (chunk, _encoding, callback) => raw.write(chunk, callback);
+    const tls = tlsConnect({ socket: cipher, servername: 'localhost', ca: pki.ca });
+    tls.write('hi');
+    expect(duplexUnder(tls)).toBe(cipher);
+    let received = '';
+    tls.on('data', (chunk: Buffer) => {
+      received += chunk;
+    });
+    await new Promise<void>((resolve) => raw.once('end', resolve));
+    expect(received).toBe('bye');
+    expect(tlsStreamEnded(tls)).toBe(true);
+    tls.destroy();
+    raw.destroy();
+    server.close();
+  });
+
+  it('fails loudly, with a stable code, where the internals are missing', () => {
+    const changed = {} as TLSSocket;
+    expect(() => tlsStreamEnded(changed)).toThrow(
+      expect.objectContaining({ code: 'ERR_RUNTIME_UNSUPPORTED' }),
+    );
+    const noParent = { _handle: {}, destroyed: false } as unknown as TLSSocket;
+    expect(() => duplexUnder(noParent)).toThrow(expect.objectContaining({ code: 'ERR_RUNTIME_UNSUPPORTED' }));
+  });
+});
