@@ -67,8 +67,6 @@
  *   ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
  * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust
  *   anchors are loaded once up front (tls-options.ts) so bad ones still fail connect() and listen().
- * - A TLS 1.3 Node server that calls end() right after a write in its 'secure' handler sends a FIN
- *   without close_notify (openssl s_client sees none either): reported as the truncation it is.
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
  *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
  * - A `write()` after `shutdown()` returns -1 (0 while output is queued) and nothing else happens:
