@@ -148,7 +148,7 @@ function tls13Stream(ending: Array<[generation: number, type: number, content: U
   const trafficSecret = randomBytes(32);
   const handshake = tls13Keys(AES_128, handshakeSecret);
   const generations = [tls13Keys(AES_128, trafficSecret)];
-  for (let secret = trafficSecret, i = 0; i < 3; i++) {
+  for (let secret: Uint8Array = trafficSecret, i = 0; i < 3; i++) {
     secret = nextTrafficSecret(AES_128, secret);
     generations.push(tls13Keys(AES_128, secret));
   }
