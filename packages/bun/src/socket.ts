@@ -159,6 +159,7 @@ interface PendingWrite extends Settlement {
 }
 
 const EMPTY = new Uint8Array(0);
+const keyLogDecoder = new TextDecoder();
 
 function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
   return new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket closed before the bytes were sent', {
@@ -190,7 +191,7 @@ export class BunConnection implements Transport {
     },
     // Not in Bun's typings: each NSS key log line, as BoringSSL derives the secret.
     keylog(socket: Socket<BunConnection>, line: Uint8Array | string) {
-      socket.data.#keyLog.add(typeof line === 'string' ? line : new TextDecoder().decode(line));
+      socket.data.#keyLog.add(typeof line === 'string' ? line : keyLogDecoder.decode(line));
     },
   } satisfies SocketHandler<BunConnection> & Record<'keylog', unknown>;
 
@@ -434,7 +435,7 @@ export class BunConnection implements Transport {
         encryptedAtHandshake: this.#encryptedAtHandshake,
       });
     } catch (error) {
-      this.#fail(error as SecureSocketError);
+      this.#fail(fromBunError(error, 'read'));
       return;
     }
     this.#sink.end(closeNotify);

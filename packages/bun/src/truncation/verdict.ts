@@ -25,21 +25,28 @@ const FINISHED = 20;
 /** Key generations tried after the initial one: each KeyUpdate of the peer's starts one. */
 const MAX_KEY_UPDATES = 8;
 
-/** The key log lines of one connection (NSS key log format), by label. */
+/** The key log labels a verdict reads; the others (the exporter secret) are not kept. */
+const LABELS_KEPT = new Set([
+  'CLIENT_RANDOM',
+  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+  'CLIENT_TRAFFIC_SECRET_0',
+  'SERVER_TRAFFIC_SECRET_0',
+]);
+
+/** The key log lines of one connection (NSS key log format), by label, kept as text until a verdict. */
 export class KeyLog {
-  readonly #secrets = new Map<string, { clientRandom: Uint8Array; secret: Uint8Array }>();
+  readonly #lines = new Map<string, [clientRandom: string, secret: string]>();
 
   add(line: string): void {
     const [label, clientRandom, secret] = line.trim().split(' ');
-    if (!label || !clientRandom || !secret) return;
-    this.#secrets.set(label, {
-      clientRandom: Buffer.from(clientRandom, 'hex'),
-      secret: Buffer.from(secret, 'hex'),
-    });
+    if (label && clientRandom && secret && LABELS_KEPT.has(label))
+      this.#lines.set(label, [clientRandom, secret]);
   }
 
   get(label: string): { clientRandom: Uint8Array; secret: Uint8Array } | undefined {
-    return this.#secrets.get(label);
+    const entry = this.#lines.get(label);
+    return entry && { clientRandom: Buffer.from(entry[0], 'hex'), secret: Buffer.from(entry[1], 'hex') };
   }
 }
 
