@@ -6,9 +6,9 @@ export const capabilities: Capabilities = Object.freeze({
   halfClose: true,
   // Core discards and counts while the adapter keeps reading (Bun's own shutdown(true) would stall the peer).
   shutdownRead: true,
-  // The `end` handler fires alike for close_notify, a bare FIN and a FIN in the middle of a record,
-  // and no API exposes the TLS shutdown state: the adapter reports "cannot tell" (see socket.ts).
-  truncationDetection: false,
+  // Bun's `end` is the same for close_notify, a bare FIN and a FIN mid-record: the adapter opens the
+  // peer's last record itself (upgradeTLS ciphertext plus the key log, see socket.ts).
+  truncationDetection: true,
   // socket.terminate(): SO_LINGER 0, a TCP RST.
   abortiveReset: true,
   sessionInfo: Object.freeze({

@@ -8,7 +8,7 @@ import type { TCPSocketListener } from 'bun';
 import { capabilities } from './capabilities.ts';
 import { assertBunRuntime, fromBunError } from './errors.ts';
 import { BunConnection } from './socket.ts';
-import { serverTlsOptions } from './tls-options.ts';
+import { assertLoadable, serverTlsOptions } from './tls-options.ts';
 
 /**
  * Listens for TLS connections. Each one is handed over (to `onSocket`, or through
@@ -24,19 +24,26 @@ export async function listen(
     capabilities,
     async (accept, resolved) => {
       let listener: TCPSocketListener<BunConnection>;
+      const tls = serverTlsOptions(resolved);
       try {
+        assertLoadable(tls);
         listener = Bun.listen<BunConnection>({
           hostname: resolved.hostname,
           port: resolved.port,
           allowHalfOpen: true,
-          tls: serverTlsOptions(resolved),
-          socket: BunConnection.listenHandlers(accept, {
-            verify: resolved.requestClientCert,
-            servername: null,
-            verifyAddress: null,
-            noDelay: resolved.noDelay,
-            keepAlive: resolved.keepAlive,
-          }),
+          // Plain TCP: each accepted socket is upgraded at once, keeping a view of the ciphertext (socket.ts).
+          socket: BunConnection.listenHandlers(
+            accept,
+            {
+              side: 'server',
+              verify: resolved.requestClientCert,
+              servername: null,
+              verifyAddress: null,
+              noDelay: resolved.noDelay,
+              keepAlive: resolved.keepAlive,
+            },
+            tls,
+          ),
         });
       } catch (error) {
         // EADDRINUSE, or a certificate or key Bun refuses.

@@ -53,10 +53,20 @@
  *   never through `error`: reported as ERR_CONNECTION_RESET. A write that meets the dead socket
  *   (returns -1) waits for that handler, so it rejects with the same error. `reset.peer-rst-mid-stream`.
  * - The `end` handler fires alike for close_notify, a bare FIN and a FIN in the middle of a record (100
- *   bytes of a 1022-byte record, then FIN: `end`, then `close(undefined)`), so the transport reports
- *   end(null). `upgradeTLS` does expose the ciphertext, but not exactly enough: its raw handlers get no
- *   `end`, and TLS 1.3 encrypts the record type, so a close_notify is not told from data without the
- *   keys. `truncation.*` are `unsupported`.
+ *   bytes of a 1022-byte record, then FIN: `end`, then `close(undefined)`). So the connection is plain
+ *   TCP first and upgradeTLS() runs at once: the raw half keeps these handlers' `data` and sees the
+ *   peer's ciphertext before BoringSSL does, and the undocumented `keylog` handler gives the traffic
+ *   secrets. At `end` the verdict (truncation/verdict.ts) is exact: a stream cut inside a record is a
+ *   truncation; otherwise the last record is opened with the peer's keys and only an authenticated
+ *   close_notify is clean (another alert, data, or no key that opens it: truncation). TLS 1.3 finds the
+ *   sequence number among the records that arrived before the handshake finished and follows KeyUpdates;
+ *   TLS 1.2 counts records after ChangeCipherSpec. One gap: a TLS 1.2 server never sees its own hello
+ *   random, so a last record that is an alert is reported as end(null) there (data last or a cut record
+ *   is still a truncation). If the raw half stops seeing the hello, the handshake fails and if the key
+ *   log stops opening the peer's first encrypted record the read fails, both with
+ *   ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
+ * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust
+ *   anchors are loaded once up front (tls-options.ts) so bad ones still fail connect() and listen().
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
  *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
  * - A `write()` after `shutdown()` returns -1 (0 while output is queued) and nothing else happens:
@@ -104,11 +114,15 @@ import type {
   TransportSink,
 } from '@closenotify/core';
 import { SecureSocketError } from '@closenotify/core';
-import type { Socket, SocketHandler } from 'bun';
+import type { Socket, SocketHandler, TLSOptions } from 'bun';
 import { fromBunError, isCertificateVerdict, isHostnameVerdict } from './errors.ts';
 import { sessionOf } from './session.ts';
+import { PeerRecords } from './truncation/peer-records.ts';
+import { aeadSuiteOf } from './truncation/record-crypto.ts';
+import { closeNotifyVerdict, KeyLog } from './truncation/verdict.ts';
 
 export interface ConnectionSettings {
+  side: 'client' | 'server';
   /** Client: certificate and hostname verification. Server: a client certificate is required. */
   verify: boolean;
   /**
@@ -145,6 +159,7 @@ interface PendingWrite extends Settlement {
 }
 
 const EMPTY = new Uint8Array(0);
+const keyLogDecoder = new TextDecoder();
 
 function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
   return new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket closed before the bytes were sent', {
@@ -154,31 +169,50 @@ function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
 
 /** One connection: translates its socket's events into sink calls and implements the Transport. */
 export class BunConnection implements Transport {
-  // `data` is unset on an accepted socket the server refused: its events are nobody's.
-  static readonly #events = {
+  /** The TLS socket's events. */
+  static readonly #tlsEvents = {
     handshake(socket, success, authorizationError) {
-      if (socket.data) socket.data.#handshakeFinished(success, authorizationError);
+      socket.data.#handshakeFinished(success, authorizationError);
     },
     data(socket, chunk) {
-      if (socket.data) socket.data.#sink.data(chunk);
+      socket.data.#sink.data(chunk);
     },
     drain(socket) {
-      if (socket.data) socket.data.#drained();
+      socket.data.#drained();
     },
     end(socket) {
-      if (socket.data) socket.data.#peerEnded();
+      socket.data.#peerEnded();
     },
     error(socket, error) {
-      if (socket.data) socket.data.#failed(error);
+      socket.data.#failed(error);
     },
     close(socket, error) {
-      if (socket.data) socket.data.#closed(error);
+      socket.data.#closed(error);
     },
+    // Not in Bun's typings: each NSS key log line, as BoringSSL derives the secret.
+    keylog(socket: Socket<BunConnection>, line: Uint8Array | string) {
+      socket.data.#keyLog.add(typeof line === 'string' ? line : keyLogDecoder.decode(line));
+    },
+  } satisfies SocketHandler<BunConnection> & Record<'keylog', unknown>;
+
+  /**
+   * The plain TCP socket's events. upgradeTLS keeps them on the raw half, which still receives the
+   * peer's ciphertext before BoringSSL decrypts it; everything else is the TLS socket's to report.
+   * `data` is unset on an accepted socket the server refused: its events are nobody's.
+   */
+  static readonly #rawEvents = {
+    data(socket, chunk) {
+      if (socket.data) socket.data.#records.push(chunk);
+    },
+    drain() {},
+    end() {},
+    error() {},
+    close() {},
   } satisfies SocketHandler<BunConnection>;
 
   /** For Bun.connect(), whose `data` option carries the connection. */
   static readonly connectHandlers: SocketHandler<BunConnection> = {
-    ...BunConnection.#events,
+    ...BunConnection.#rawEvents,
     open(socket) {
       socket.data.#tcpConnected(socket);
     },
@@ -191,17 +225,18 @@ export class BunConnection implements Transport {
   static listenHandlers(
     accept: AcceptConnection,
     settings: ConnectionSettings,
+    tls: TLSOptions,
   ): SocketHandler<BunConnection> {
     return {
-      ...BunConnection.#events,
+      ...BunConnection.#rawEvents,
       open(socket) {
         accept({
           open: (context) => {
-            const connection = new BunConnection(context, settings);
+            const connection = new BunConnection(context, settings, tls);
             connection.#adopt(socket);
             return connection.opened;
           },
-          // SO_LINGER 0 from inside `open`: a RST before Bun has answered the ClientHello.
+          // SO_LINGER 0 from inside `open`: a RST before any TLS byte.
           refuse: () => socket.terminate(),
         });
       },
@@ -215,15 +250,22 @@ export class BunConnection implements Transport {
   readonly #sink: TransportSink;
   readonly #settings: ConnectionSettings;
   #phase: Phase = 'connecting';
+  /** The TLS half of the upgraded socket: every read, write and close goes through it. */
   #socket: Socket<BunConnection> | undefined;
+  readonly #tls: TLSOptions;
+  readonly #records = new PeerRecords();
+  readonly #keyLog = new KeyLog();
+  /** PeerRecords.encryptedRecords when the handshake finished. */
+  #encryptedAtHandshake = 0;
   /** Bun ran the `close` handler: the socket is gone. */
   #socketClosed = false;
   #pendingWrite: PendingWrite | undefined;
   #flushing: Settlement | undefined;
 
-  constructor(context: OpenContext, settings: ConnectionSettings) {
+  constructor(context: OpenContext, settings: ConnectionSettings, tls: TLSOptions) {
     this.#sink = context.sink;
     this.#settings = settings;
+    this.#tls = tls;
     this.opened = new Promise<OpenedTransport>((resolve, reject) => {
       const giveUp = (): void => this.#abandon(fromBunError(context.signal.reason, 'handshake'));
       this.#attempt = { context, resolve, reject, giveUp };
@@ -298,12 +340,24 @@ export class BunConnection implements Transport {
 
   #adopt(socket: Socket<BunConnection>): void {
     socket.data = this;
-    this.#socket = socket;
     this.#phase = 'handshaking';
     socket.setNoDelay(this.#settings.noDelay);
     const { keepAlive } = this.#settings;
     // Core rounds the delay to whole seconds; Bun reads 0 as "keep the system default".
     if (keepAlive) socket.setKeepAlive(true, keepAlive.initialDelayMs ?? 0);
+    // TLS starts before the first byte arrives, so the raw half sees every record the peer sends.
+    try {
+      const [, tls] = socket.upgradeTLS<BunConnection>({
+        data: this,
+        tls: this.#tls,
+        socket: BunConnection.#tlsEvents,
+      });
+      this.#socket = tls;
+    } catch (error) {
+      // The options were loaded once up front (tls-options.ts): whatever still fails is this connection's.
+      socket.terminate();
+      this.#abandon(fromBunError(error, 'handshake'));
+    }
   }
 
   #handshakeFinished(success: boolean, authorizationError: Error | null): void {
@@ -314,7 +368,19 @@ export class BunConnection implements Transport {
       this.#abandon(fromBunError(failure, 'handshake'));
       return;
     }
+    if (!this.#records.sawHello) {
+      // The raw half no longer sees the peer's bytes: no truncation verdict could be trusted.
+      this.#abandon(
+        new SecureSocketError(
+          'ERR_TRUNCATION_CHECK_FAILED',
+          "upgradeTLS no longer shows the peer's ciphertext: closenotify cannot tell a close_notify from a truncation",
+          { phase: 'handshake' },
+        ),
+      );
+      return;
+    }
     this.#phase = 'open';
+    this.#encryptedAtHandshake = this.#records.encryptedRecords;
     const servername = this.#settings.servername ?? (socket.getServername() || null);
     this.#endAttempt()?.resolve({ transport: this, session: sessionOf(socket, servername) });
   }
@@ -356,7 +422,23 @@ export class BunConnection implements Transport {
 
   #peerEnded(): void {
     // Before the handshake Bun reports the FIN through `handshake` too.
-    if (this.#phase === 'open') this.#sink.end(null);
+    if (this.#phase !== 'open') return;
+    const socket = this.#socket!;
+    let closeNotify: boolean | null;
+    try {
+      closeNotify = closeNotifyVerdict({
+        records: this.#records,
+        keyLog: this.#keyLog,
+        side: this.#settings.side,
+        protocol: socket.getTLSVersion() === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
+        suite: aeadSuiteOf(socket.getCipher().standardName),
+        encryptedAtHandshake: this.#encryptedAtHandshake,
+      });
+    } catch (error) {
+      this.#fail(fromBunError(error, 'read'));
+      return;
+    }
+    this.#sink.end(closeNotify);
   }
 
   /** A TLS failure after the handshake (a record that does not decrypt, a fatal alert). */

@@ -76,6 +76,16 @@ export function clientTlsOptions(options: ResolvedConnectOptions): TLSOptions {
   };
 }
 
+/**
+ * Throws what Bun would throw for a certificate, key or trust anchor it cannot load. The TLS context is
+ * built per connection by upgradeTLS, after the TCP socket opened: this refuses such options up front,
+ * as Bun.connect and Bun.listen with `tls` did.
+ */
+export function assertLoadable(options: TLSOptions): void {
+  const { cert, key, ca } = options as { cert?: string; key?: string; ca?: string | string[] };
+  tls.createSecureContext({ cert, key, ca });
+}
+
 export function serverTlsOptions(options: ResolvedListenOptions): TLSOptions {
   return {
     ...sharedOptions(options),

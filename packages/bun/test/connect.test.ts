@@ -48,7 +48,7 @@ describe('connect()', () => {
     expect(await socket.close()).toMatchObject({
       initiator: 'local',
       closeNotifySent: true,
-      closeNotifyReceived: null,
+      closeNotifyReceived: true,
     });
   });
 
@@ -187,7 +187,7 @@ describe('connect()', () => {
     expect(Object.isFrozen(capabilities.sessionInfo)).toBe(true);
     expect(capabilities).toMatchObject({
       halfClose: true,
-      truncationDetection: false,
+      truncationDetection: true,
       abortiveReset: true,
       startTls: false,
     });

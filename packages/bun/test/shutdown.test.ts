@@ -62,8 +62,8 @@ describe("shutdown('write')", () => {
       expect(await socket.closed).toMatchObject({
         initiator: 'local',
         closeNotifySent: true,
-        closeNotifyReceived: null,
-        truncated: null,
+        closeNotifyReceived: true,
+        truncated: false,
         bytesRead: MIB,
         bytesWritten: request.byteLength,
       });
@@ -130,16 +130,24 @@ describe("shutdown('read') and shutdown('both')", () => {
 
 describe('the peer closes first', () => {
   test('allowHalfOpen: we keep writing after its close_notify and it receives everything (peer-close.half-open)', async () => {
+    // Node's TLS 1.3 server ends with a bare FIN when end() follows a write at once in 'secure' (seen
+    // with openssl s_client too): the peer ends only once 'bye' was read, so the end is a close_notify.
     const { peer, socket } = await connectTo(
-      { onSecure: [{ op: 'sendText', text: 'bye' }, { op: 'end' }] },
+      { onSecure: [{ op: 'sendText', text: 'bye' }] },
       { allowHalfOpen: true },
     );
-    expect(await readText(socket)).toBe('bye');
+    expect(new TextDecoder().decode((await socket.read())!)).toBe('bye');
+    peer.command({ op: 'end' });
+    expect(await socket.read()).toBeNull();
     const late = randomBytes(MIB);
     await socket.write(late);
     await socket.shutdown('write');
     expect(await peer.event('tlsEnd')).toMatchObject({ bytes: MIB, sha256: sha256(late) });
-    expect(await socket.closed).toMatchObject({ initiator: 'peer', closeNotifySent: true });
+    expect(await socket.closed).toMatchObject({
+      initiator: 'peer',
+      closeNotifySent: true,
+      closeNotifyReceived: true,
+    });
   });
 
   test('without allowHalfOpen we answer with our own close_notify and FIN (peer-close.answers)', async () => {
@@ -151,7 +159,7 @@ describe('the peer closes first', () => {
     expect(await socket.closed).toMatchObject({
       initiator: 'peer',
       closeNotifySent: true,
-      closeNotifyReceived: null,
+      closeNotifyReceived: true,
     });
     expect(await rejection(socket.write('late'))).toMatchObject({ code: 'ERR_WRITE_AFTER_SHUTDOWN' });
     expect(await peer.event('tcpClosed')).toMatchObject({ hadError: false });

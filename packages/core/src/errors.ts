@@ -33,6 +33,9 @@ export const ERROR_CODES = [
   'ERR_HANDLER_FAILED',
   // contract v2: the host name did not resolve (no such name, or the resolver failed); phase 'connect'.
   'ERR_HOST_NOT_FOUND',
+  // The adapter's exact truncation check found the runtime internal it relies on changed (Bun's key log
+  // no longer opens the peer's records): no verdict, rather than a wrong one; phase 'read'.
+  'ERR_TRUNCATION_CHECK_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

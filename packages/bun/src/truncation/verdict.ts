@@ -1,0 +1,156 @@
+/**
+ * Whether the peer's stream ended with its close_notify, from the ciphertext alone: BoringSSL in Bun
+ * reports a close_notify, a bare FIN and a FIN inside a record with the same `end`. The last record is
+ * opened with the peer's keys (from the key log) and only an authenticated close_notify counts: a stream
+ * cut inside a record, a last record that is data or another alert, or one no candidate key opens is a
+ * truncation. A key log that does not even open the peer's first encrypted record means the runtime
+ * changed under the check: that throws instead of guessing.
+ */
+import { SecureSocketError } from '@closenotify/core';
+import type { PeerRecords } from './peer-records.ts';
+import {
+  type AeadSuite,
+  nextTrafficSecret,
+  type OpenedRecord,
+  openTls12Record,
+  openTls13Record,
+  tls12Keys,
+  tls13Keys,
+} from './record-crypto.ts';
+
+const ALERT = 21;
+const HANDSHAKE = 22;
+const APPLICATION_DATA = 23;
+const FINISHED = 20;
+/** Key generations tried after the initial one: each KeyUpdate of the peer's starts one. */
+const MAX_KEY_UPDATES = 8;
+
+/** The key log labels a verdict reads; the others (the exporter secret) are not kept. */
+const LABELS_KEPT = new Set([
+  'CLIENT_RANDOM',
+  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+  'CLIENT_TRAFFIC_SECRET_0',
+  'SERVER_TRAFFIC_SECRET_0',
+]);
+
+/** The key log lines of one connection (NSS key log format), by label, kept as text until a verdict. */
+export class KeyLog {
+  readonly #lines = new Map<string, [clientRandom: string, secret: string]>();
+
+  add(line: string): void {
+    const [label, clientRandom, secret] = line.trim().split(' ');
+    if (label && clientRandom && secret && LABELS_KEPT.has(label))
+      this.#lines.set(label, [clientRandom, secret]);
+  }
+
+  get(label: string): { clientRandom: Uint8Array; secret: Uint8Array } | undefined {
+    const entry = this.#lines.get(label);
+    return entry && { clientRandom: Buffer.from(entry[0], 'hex'), secret: Buffer.from(entry[1], 'hex') };
+  }
+}
+
+export interface VerdictInput {
+  records: PeerRecords;
+  keyLog: KeyLog;
+  /** Which side we are: the peer is the other one. */
+  side: 'client' | 'server';
+  protocol: 'TLSv1.2' | 'TLSv1.3';
+  /** undefined: a suite whose records this module cannot open. */
+  suite: AeadSuite | undefined;
+  /** encryptedRecords when the handshake finished: TLS 1.3 handshake records are among those. */
+  encryptedAtHandshake: number;
+}
+
+function isCloseNotify(record: OpenedRecord): boolean {
+  return (
+    record.type === ALERT && record.content.length === 2 && record.content[0] === 1 && record.content[1] === 0
+  );
+}
+
+function checkFailed(reason: string): SecureSocketError {
+  return new SecureSocketError(
+    'ERR_TRUNCATION_CHECK_FAILED',
+    `Cannot tell a close_notify from a truncation: ${reason}. The Bun runtime changed under closenotify's check`,
+    { phase: 'read' },
+  );
+}
+
+/**
+ * true: the stream ended with the peer's close_notify; false: it was truncated; null: the last record is
+ * a TLS 1.2 alert this module cannot open (a CBC suite, or a server, which never sees its own hello random).
+ * Throws ERR_TRUNCATION_CHECK_FAILED when the key log does not open the peer's first encrypted record.
+ */
+export function closeNotifyVerdict(input: VerdictInput): boolean | null {
+  const { records } = input;
+  if (records.midRecord) return false;
+  const last = records.lastRecord();
+  if (!last) return false;
+  return input.protocol === 'TLSv1.3' ? tls13Verdict(input, last) : tls12Verdict(input, last);
+}
+
+function peerLabel(
+  side: 'client' | 'server',
+  secret: 'HANDSHAKE_TRAFFIC_SECRET' | 'TRAFFIC_SECRET_0',
+): string {
+  return `${side === 'client' ? 'SERVER' : 'CLIENT'}_${secret}`;
+}
+
+function tls13Verdict(input: VerdictInput, last: Uint8Array): boolean {
+  const { records, keyLog, suite } = input;
+  if (records.lastType !== APPLICATION_DATA) return false;
+  const trafficSecret = keyLog.get(peerLabel(input.side, 'TRAFFIC_SECRET_0'))?.secret;
+  const handshakeSecret = keyLog.get(peerLabel(input.side, 'HANDSHAKE_TRAFFIC_SECRET'))?.secret;
+  if (!trafficSecret || !handshakeSecret) throw checkFailed('the key log gave no TLS 1.3 traffic secret');
+  if (!suite) throw checkFailed('the TLS 1.3 suite is not one BoringSSL offers');
+  const lastOrdinal = records.encryptedRecords;
+  // Generation 0: the last record's sequence number is its ordinal less the handshake records, all of
+  // which arrived before the handshake finished.
+  let keys = tls13Keys(suite, trafficSecret);
+  for (let handshakeRecords = input.encryptedAtHandshake; handshakeRecords >= 0; handshakeRecords--) {
+    const sequence = lastOrdinal - 1 - handshakeRecords;
+    if (sequence < 0) continue;
+    const opened = openTls13Record(keys, BigInt(sequence), last);
+    if (opened) return isCloseNotify(opened);
+  }
+  // Later generations start after a KeyUpdate, which travels in a short record.
+  let secret = trafficSecret;
+  for (let generation = 1; generation <= MAX_KEY_UPDATES; generation++) {
+    secret = nextTrafficSecret(suite, secret);
+    keys = tls13Keys(suite, secret);
+    for (const keyUpdateOrdinal of records.shortRecords) {
+      if (keyUpdateOrdinal >= lastOrdinal) continue;
+      const opened = openTls13Record(keys, BigInt(lastOrdinal - keyUpdateOrdinal - 1), last);
+      if (opened) return isCloseNotify(opened);
+    }
+  }
+  selfCheck13(input, handshakeSecret, suite);
+  return false;
+}
+
+/** The peer's first encrypted record is a handshake record under its handshake secret, sequence 0. */
+function selfCheck13(input: VerdictInput, handshakeSecret: Uint8Array, suite: AeadSuite): void {
+  const first = input.records.firstEncrypted;
+  const opened = first && openTls13Record(tls13Keys(suite, handshakeSecret), 0n, first);
+  if (opened?.type !== HANDSHAKE) throw checkFailed('the key log does not open the peer’s handshake records');
+}
+
+function tls12Verdict(input: VerdictInput, last: Uint8Array): boolean | null {
+  const { records, keyLog, suite } = input;
+  // TLS 1.2 shows the content type: a close_notify is an alert record, never data.
+  if (records.lastType !== ALERT || records.recordsAfterCipherChange === 0) return false;
+  // A CBC suite (BoringSSL still offers a few to TLS 1.2 peers) is not opened here.
+  if (!suite) return null;
+  const logged = keyLog.get('CLIENT_RANDOM');
+  if (!logged) throw checkFailed('the key log gave no TLS 1.2 master secret');
+  const serverRandom = records.serverRandom;
+  if (!serverRandom) return null;
+  const peerSide = input.side === 'client' ? 'server' : 'client';
+  const keys = tls12Keys(suite, logged.secret, logged.clientRandom, serverRandom, peerSide);
+  const opened = openTls12Record(keys, BigInt(records.recordsAfterCipherChange - 1), last);
+  if (opened) return isCloseNotify(opened);
+  const first = records.firstEncrypted;
+  const finished = first && openTls12Record(keys, 0n, first);
+  if (finished?.content[0] !== FINISHED) throw checkFailed('the key log does not open the peer’s Finished');
+  return false;
+}
