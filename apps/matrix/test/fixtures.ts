@@ -65,6 +65,7 @@ export function capabilities(overrides: Partial<Capabilities> = {}): Capabilitie
     requestClientCertificates: true,
     dropDuringHandshake: true,
     exclusiveCa: true,
+    tls12ServerCloseNotify: true,
     ...overrides,
   };
 }

@@ -62,7 +62,8 @@
  *   sequence number among the records that arrived before the handshake finished and follows KeyUpdates;
  *   TLS 1.2 counts records after ChangeCipherSpec. One gap: a TLS 1.2 server never sees its own hello
  *   random, so a last record that is an alert is reported as end(null) there (data last or a cut record
- *   is still a truncation). If the raw half stops seeing the hello, the handshake fails and if the key
+ *   is still a truncation; capability tls12ServerCloseNotify false, `server.truncation.close-notify-then-late-fin`,
+ *   `server.truncation.warning-alert-then-fin` on TLS 1.2). If the raw half stops seeing the hello, the handshake fails and if the key
  *   log stops opening the peer's first encrypted record the read fails, both with
  *   ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
  * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust

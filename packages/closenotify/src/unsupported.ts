@@ -45,6 +45,7 @@ export const capabilities: Capabilities = Object.freeze({
   requestClientCertificates: false,
   dropDuringHandshake: false,
   exclusiveCa: false,
+  tls12ServerCloseNotify: false,
 });
 
 function runtimeUnsupported(): SecureSocketError {

@@ -92,6 +92,8 @@ export interface ConformanceCase {
   tls: 'each' | 'any';
   /** Capabilities the case needs; without them it is reported `unsupported`, never run. */
   requires?: CapabilityName[];
+  /** Capabilities the case needs on one TLS version only (with tls: 'each'). */
+  requiresOn?: Partial<Record<TlsVersion, CapabilityName[]>>;
   timeoutMs?: number;
   run(context: CaseContext): Promise<void>;
 }

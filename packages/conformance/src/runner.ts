@@ -176,7 +176,8 @@ export async function runEntry(
 ): Promise<CaseResult> {
   const { case: item, tls } = entry;
   const base = { id: item.id, tls };
-  const missing = (item.requires ?? []).filter((name) => !hasCapability(options.adapter.capabilities, name));
+  const needed = [...(item.requires ?? []), ...((tls && item.requiresOn?.[tls]) ?? [])];
+  const missing = needed.filter((name) => !hasCapability(options.adapter.capabilities, name));
   if (missing.length > 0) {
     return {
       ...base,

@@ -203,6 +203,12 @@ export interface Capabilities {
   dropDuringHandshake: boolean;
   /** `ca` replaces the runtime's default trust; when false, `ca` needs `caAddsToDefaultTrust: true`. */
   exclusiveCa: boolean;
+  /**
+   * As a TLS 1.2 server, a client's last alert before its FIN is read exactly: close_notify or not.
+   * When false, such an ending reports closeNotifyReceived and truncated as null (cannot tell); a
+   * bare FIN after data or inside a record is still a truncation.
+   */
+  tls12ServerCloseNotify: boolean;
 }
 
 export interface ShutdownableSecureSocket extends AsyncDisposable {

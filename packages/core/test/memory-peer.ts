@@ -50,6 +50,7 @@ export const FULL_CAPABILITIES: Capabilities = {
   requestClientCertificates: true,
   dropDuringHandshake: true,
   exclusiveCa: true,
+  tls12ServerCloseNotify: true,
 };
 
 export const SESSION: SessionInfo = {

@@ -55,4 +55,5 @@ export const capabilities: Capabilities = Object.freeze({
   // caCerts adds to the root store (Mozilla's, DENO_CERT's, DENO_TLS_CA_STORE's) and no public API
   // replaces it or shows the peer's chain: core refuses `ca` unless caAddsToDefaultTrust is true.
   exclusiveCa: false,
+  tls12ServerCloseNotify: true,
 });

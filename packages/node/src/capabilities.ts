@@ -35,4 +35,5 @@ export const capabilities: Capabilities = Object.freeze({
   dropDuringHandshake: true,
   // A SecureContext built with `ca` holds those anchors only (Node's root store is left out).
   exclusiveCa: true,
+  tls12ServerCloseNotify: true,
 });
