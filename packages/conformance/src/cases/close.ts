@@ -9,6 +9,7 @@ import {
   HANG_GUARD_MS,
   readBytes,
   rejectsWith,
+  valueWithin,
   within,
 } from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
@@ -35,10 +36,7 @@ async function closeStuckSocket(
 ): Promise<void> {
   const { pending: stuck } = await fillUntilPending(socket);
   const started = performance.now();
-  const report = await Promise.race([
-    socket.close({ timeoutMs }),
-    delay(timeoutMs + HANG_GUARD_MS).then(() => undefined),
-  ]);
+  const report = await valueWithin(socket.close({ timeoutMs }), timeoutMs + HANG_GUARD_MS);
   const took = performance.now() - started;
   check(
     report,
