@@ -12,6 +12,10 @@
  *   destroy() hands the queued bytes to the kernel, which ends them with a FIN): the pending drain and a pending
  *   shutdownWrite() settle on 'close'. `close.bounded.peer-not-reading`,
  *   `close.bounded.peer-not-reading-timeout`, `server.close.bounded.peer-not-reading`.
+ * - `resetAndDestroy()` while end()'s FIN is still queued in libuv fails (EINVAL) and leaves the TCP
+ *   handle open for good (Node has marked it closing): the descriptor leaks and keeps the process
+ *   alive. A close() whose flush grace runs out in that window is closed like a release instead.
+ *   `close.bounded.no-wait-grace-after-fin-queued`, `server.close.bounded.no-wait-grace-after-fin-queued`.
  * - `onread` (the fast read path) is ignored when a socket is passed in, so reads use 'data' events:
  *   the price of a documented RST; see docs/BENCHMARKS.md.
  * - A write after `end()` destroys the whole socket, read half included: core refuses such
@@ -223,9 +227,18 @@ class NodeTransport implements Transport {
   }
 
   reset(): void {
+    const tls = this.#tls;
+    // end() has handed its close_notify to the TCP handle and queued the FIN (writableFinished is
+    // still false): libuv refuses a reset until that FIN is out (EINVAL), and Node then never
+    // closes the handle, whose descriptor leaks and keeps the process alive. Nothing of ours is
+    // left to cut off there, so the connection is closed like a release.
+    if (tls.writableEnded && tls.writableLength === 0 && !tls.writableFinished) {
+      destroyBoth(tls, this.#raw);
+      return;
+    }
     // The RST goes out on the raw handle; Node then destroys the TLS socket by itself. Destroying it
     // again here closes the TCP handle twice and crashes the process (SIGSEGV on Node 20.20).
-    if (this.#raw.destroyed) this.#tls.destroy();
+    if (this.#raw.destroyed) tls.destroy();
     else this.#raw.resetAndDestroy();
   }
 
