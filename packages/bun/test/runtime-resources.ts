@@ -12,10 +12,13 @@
 import { getProtectedObjects } from 'bun:jsc';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
-export function runtimeResources(controlUrl: string): () => string[] {
-  const controlPort = Number(new URL(controlUrl).port);
+/** `controlUrl`: the peer daemon's, whose connections are the suite's own and left out. */
+export function runtimeResources(controlUrl?: string): () => string[] {
+  const controlPort = controlUrl ? Number(new URL(controlUrl).port) : undefined;
   return () => {
-    const sockets = kernelTcpSockets().filter((socket) => socket.remotePort !== controlPort);
+    const sockets = kernelTcpSockets().filter(
+      (socket) => socket.state === 'LISTEN' || socket.remotePort !== controlPort,
+    );
     const timers = getProtectedObjects().filter((object) => object?.constructor?.name === 'Timeout');
     return [
       ...sockets.map((socket) =>

@@ -8,8 +8,9 @@
  */
 import { Server, Socket } from 'node:net';
 
-export function runtimeResources(controlUrl: string): () => string[] {
-  const controlPort = Number(new URL(controlUrl).port);
+/** `controlUrl`: the peer daemon's, whose connections are the suite's own and left out. */
+export function runtimeResources(controlUrl?: string): () => string[] {
+  const controlPort = controlUrl ? Number(new URL(controlUrl).port) : undefined;
   const active = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles.bind(process);
   return () => {
     const handles = active().flatMap((handle) => {

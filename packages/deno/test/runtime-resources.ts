@@ -17,7 +17,8 @@ interface DenoInternals {
 
 const SOCKET_RESOURCE = /^(tcp|tls|unix)(Stream|Listener)$/;
 
-export function runtimeResources(_controlUrl: string): () => string[] {
+/** Takes the peer daemon's URL like the other runtimes' probes; Deno needs it for nothing. */
+export function runtimeResources(_controlUrl?: string): () => string[] {
   const internal = (Deno as unknown as { internal: symbol }).internal;
   const core = (Deno as unknown as Record<symbol, DenoInternals | undefined>)[internal]?.core;
   if (typeof core?.resources !== 'function') {
