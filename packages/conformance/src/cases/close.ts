@@ -112,6 +112,7 @@ function noWaitGraceCase(role: 'client' | 'server'): ConformanceCase {
       // handed over its close_notify, past close()'s flush grace (50 ms): the grace runs out before
       // the runtime's next chance to send the FIN. setImmediate is no web standard, but Node, Bun
       // and Deno all have it, and only it runs after such a deferred end() in the same turn.
+      const { setImmediate } = globalThis as unknown as { setImmediate(callback: () => void): unknown };
       setImmediate(() => {
         for (const until = performance.now() + 100; performance.now() < until; );
       });
