@@ -50,6 +50,11 @@ const plans = {
     { pnpm: build },
     { node: [join(root, 'apps/bench/dist/cli.js'), ...args] },
   ],
+  soak: (...args) => [
+    { pnpm: install },
+    { pnpm: build },
+    { node: [join(root, 'apps/soak/soak.mjs'), '--write-doc', ...args] },
+  ],
   conformance: (runtime = 'all') => [
     { pnpm: install },
     { pnpm: build },

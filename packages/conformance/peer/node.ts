@@ -3,11 +3,11 @@
  * expectations and the report files. The cases themselves never need them.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Server, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConformanceReport, Expectations } from '../src/report.ts';
 
+export { runtimeResources } from './runtime-resources.ts';
 export { type PeerDaemon, spawnPeerDaemon } from './spawn.ts';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,25 +36,4 @@ export function writeReport(report: ConformanceReport): string {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   return path;
-}
-
-/**
- * Node's view of what a case left open: TCP sockets and listeners, minus the suite's own
- * connections to the peer daemon. `process._getActiveHandles()` is undocumented but the only
- * listing Node has; this is a test harness, never library code.
- */
-export function nodeOpenHandles(controlUrl: string): () => string[] {
-  const controlPort = Number(new URL(controlUrl).port);
-  const active = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles.bind(process);
-  return () =>
-    active().flatMap((handle) => {
-      if (handle instanceof Server) {
-        const address = handle.address();
-        return [`listener ${typeof address === 'object' && address ? address.port : address}`];
-      }
-      if (handle instanceof Socket && handle.remotePort !== undefined && handle.remotePort !== controlPort) {
-        return [`socket ${handle.localPort} → ${handle.remotePort}${handle.destroyed ? ' (destroyed)' : ''}`];
-      }
-      return [];
-    });
 }

@@ -187,6 +187,19 @@ export async function settlesWithin<T>(promise: Promise<T>, ms: number, what: st
   }
 }
 
+/** `promise`'s value, or undefined if it is still pending after `ms`; its timer never outlives it. */
+export async function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `holds` every 20 ms; fails naming `what` once `ms` have passed without it. */
 export async function eventually(holds: () => boolean, ms: number, what: string): Promise<void> {
   for (const deadline = performance.now() + ms; !holds(); await delay(20)) {
@@ -208,7 +221,12 @@ export async function fillUntilPending(
   const chunk = new Uint8Array(65536);
   for (let written = 0; written < 64 * 1024 * 1024; written += chunk.byteLength) {
     const write = socket.write(chunk);
-    if (!(await Promise.race([write.then(() => true), delay(500).then(() => false)])))
+    if (
+      !(await valueWithin(
+        write.then(() => true),
+        500,
+      ))
+    )
       return { pending: write };
   }
   throw new CaseFailure('every write resolved: no write stayed pending against a peer that reads nothing');

@@ -13,8 +13,8 @@ export interface CommandLineRun {
   runtime: RuntimeInfo;
   args: readonly string[];
   escaped: EscapedErrors;
-  /** See RunOptions.openHandles; given the control URL so the daemon connections can be left out. */
-  openHandles?: (controlUrl: string) => () => string[];
+  /** See RunOptions.runtimeResources; given the control URL so the daemon connections can be left out. */
+  runtimeResources?: (controlUrl: string) => () => string[];
 }
 
 export async function runFromCommandLine({
@@ -22,7 +22,7 @@ export async function runFromCommandLine({
   runtime,
   args,
   escaped,
-  openHandles,
+  runtimeResources,
 }: CommandLineRun): Promise<void> {
   const control = flagValue(args, '--control');
   if (!control) throw new Error('usage: <entry> --control <peer daemon url> [--filter <text>]...');
@@ -33,7 +33,7 @@ export async function runFromCommandLine({
     peer: new PeerClient(control),
     escaped,
     filter,
-    ...(openHandles ? { openHandles: openHandles(control) } : {}),
+    ...(runtimeResources ? { runtimeResources: runtimeResources(control) } : {}),
     onResult: (result, index, total) => {
       const mark = { pass: 'ok  ', fail: 'FAIL', unsupported: 'n/a ', error: 'ERR ' }[result.status];
       const detail = result.status === 'pass' ? '' : `  ${result.message}`;

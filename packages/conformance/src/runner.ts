@@ -96,14 +96,20 @@ export interface RunOptions {
   filter?: string[];
   onResult?: (result: CaseResult, index: number, total: number) => void;
   /**
-   * The runtime's own view of the sockets and listeners still open, other than the suite's
-   * connections to the peer daemon, where the runtime can list them (Node). Checked after every case
-   * on top of core's count, so an adapter that forgets to free a runtime handle is caught there.
+   * The runtime's own list of what this process holds open, whatever core's counters say: one entry
+   * per TCP socket ('socket …') and listener ('listener …'), other than the suite's connections to the
+   * peer daemon, and one 'timer' per pending timer. Taken before and after every case: an entry the
+   * case added and cleanup did not remove is a leak. Each runtime's entry supplies its own probe
+   * (runtime-resources.ts), which checkLeakAccounting proves before the run relies on it.
    */
-  openHandles?: () => string[];
+  runtimeResources?: () => string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+/**
+ * How long a resource may take to go after what releases it: a socket's `closed` settles after its
+ * close handshake, a runtime frees its handle a few turns after that.
+ */
 const LEAK_SETTLE_MS = 3_000;
 
 export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
@@ -136,11 +142,13 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
 }
 
 /**
- * The per-case leak check reads core's live-socket count; it only means something if the adapter
- * and the suite share one copy of core. Prove that once, with a real socket, before relying on it.
+ * The per-case leak checks read core's live-socket count and the runtime's own list of resources;
+ * they only mean something if the adapter and the suite share one copy of core, and if the runtime
+ * probe sees what it claims to. Prove both once, with a real socket, listener and timer, before
+ * relying on them.
  */
 export async function checkLeakAccounting(
-  options: Pick<RunOptions, 'adapter' | 'peer'>,
+  options: Pick<RunOptions, 'adapter' | 'peer' | 'runtimeResources'>,
   pki: PeerPki,
 ): Promise<string | undefined> {
   let peer: PeerHandle | undefined;
@@ -151,21 +159,78 @@ export async function checkLeakAccounting(
       steps: [{ op: 'readUntilEnd' }, { op: 'closeNotify' }],
     });
     const before = liveResources().sockets;
+    const baseline = options.runtimeResources?.() ?? [];
     const socket = await options.adapter.connect({
       hostname: 'localhost',
       port: peer.port,
       ...trustOptions(options.adapter.capabilities, pki.ca),
     });
     const during = liveResources().sockets;
+    const runtimeDuring = options.runtimeResources?.() ?? [];
     await socket.close();
     if (during !== before + 1) {
       return `the adapter's sockets are invisible to @closenotify/core's liveResources() (${before} → ${during}): two copies of core are loaded, so leaks could not be detected`;
+    }
+    if (options.runtimeResources) {
+      return await checkRuntimeProbe(options.runtimeResources, options.adapter, pki, baseline, runtimeDuring);
     }
     return undefined;
   } catch (error) {
     return `could not open a first socket to check leak accounting: ${describe(error)}`;
   } finally {
     await peer?.stop().catch(() => {});
+  }
+}
+
+/** The runtime probe must see a socket, a listener and a timer come, and see each go again. */
+async function checkRuntimeProbe(
+  probe: () => string[],
+  adapter: AdapterUnderTest,
+  pki: PeerPki,
+  baseline: string[],
+  withSocket: string[],
+): Promise<string | undefined> {
+  const blind = (what: string, seen: string[]) =>
+    `the runtime resource probe did not see ${what} (it listed ${JSON.stringify(seen)}): runtime-level leaks could not be detected`;
+  if (!added(withSocket, baseline).some((entry) => entry.startsWith('socket '))) {
+    return blind('an open socket', withSocket);
+  }
+  const afterSocket = await settledRuntime(probe, baseline);
+  if (afterSocket.length > 0) return blind(`a closed socket go (still: ${afterSocket.join(', ')})`, probe());
+  const server = await adapter.listen({ ...pki.server });
+  const withListener = probe();
+  await server.close();
+  if (!added(withListener, baseline).some((entry) => entry.startsWith('listener '))) {
+    return blind('a listener', withListener);
+  }
+  const timer = setTimeout(() => {}, 60_000);
+  const withTimer = probe();
+  clearTimeout(timer);
+  if (!added(withTimer, baseline).includes('timer')) return blind('a pending timer', withTimer);
+  const after = await settledRuntime(probe, baseline);
+  if (after.length > 0) return blind(`a listener and a timer go (still: ${after.join(', ')})`, probe());
+  return undefined;
+}
+
+/** Entries of `now` beyond those in `baseline`, counting repeats ('timer' twice against once is one). */
+function added(now: readonly string[], baseline: readonly string[]): string[] {
+  const remaining = new Map<string, number>();
+  for (const entry of baseline) remaining.set(entry, (remaining.get(entry) ?? 0) + 1);
+  return now.filter((entry) => {
+    const left = remaining.get(entry) ?? 0;
+    if (left === 0) return true;
+    remaining.set(entry, left - 1);
+    return false;
+  });
+}
+
+/** What the runtime holds beyond `baseline` once it has had LEAK_SETTLE_MS to let go. */
+async function settledRuntime(probe: () => string[], baseline: readonly string[]): Promise<string[]> {
+  const deadline = performance.now() + LEAK_SETTLE_MS;
+  for (;;) {
+    const extra = added(probe(), baseline);
+    if (extra.length === 0 || performance.now() > deadline) return extra;
+    await delay(20);
   }
 }
 
@@ -187,6 +252,7 @@ export async function runEntry(
     };
   }
   const started = performance.now();
+  const baseline = options.runtimeResources?.() ?? [];
   const scope = new CaseScope(options.adapter, options.peer, pki, tls);
   options.escaped.drain();
   let status: CaseResult['status'] = 'pass';
@@ -211,12 +277,18 @@ export async function runEntry(
   } finally {
     clearTimeout(timer);
   }
+  // Before cleanup aborts anything: a case that passed must have closed every socket it opened.
+  const forgotten = status === 'pass' ? await scope.forgottenSockets() : undefined;
+  if (forgotten) {
+    status = 'fail';
+    message = forgotten;
+  }
   const cleanup = await scope.cleanup();
   if (cleanup && status !== 'error') {
     status = 'error';
     message = [message, cleanup].filter(Boolean).join('; ');
   }
-  const leaks = await waitForNoLeaks(options.openHandles);
+  const leaks = await waitForNoLeaks(options.runtimeResources, baseline);
   const escaped = options.escaped.drain();
   if (status === 'pass' && leaks) {
     status = 'fail';
@@ -230,17 +302,26 @@ export async function runEntry(
   return { ...base, status, message, durationMs: Math.round(performance.now() - started) };
 }
 
-async function waitForNoLeaks(openHandles: RunOptions['openHandles']): Promise<string | undefined> {
+/** After cleanup: nothing live in core, and nothing the runtime holds beyond what it held before the case. */
+async function waitForNoLeaks(
+  probe: RunOptions['runtimeResources'],
+  baseline: readonly string[],
+): Promise<string | undefined> {
   const deadline = performance.now() + LEAK_SETTLE_MS;
   for (;;) {
     // Unhandled rejections and uncaught exceptions are reported on a later turn of the loop: give them one.
     await delay(0);
     const live = liveResources();
-    const handles = openHandles?.() ?? [];
-    if (live.sockets === 0 && live.servers === 0 && handles.length === 0) return undefined;
+    const runtime = probe ? added(probe(), baseline) : [];
+    if (live.sockets === 0 && live.servers === 0 && runtime.length === 0) return undefined;
     if (performance.now() > deadline) {
-      const runtime = handles.length > 0 ? `, runtime handles still open: ${handles.join(', ')}` : '';
-      return `leaked ${live.sockets} socket(s) and ${live.servers} server(s) ${LEAK_SETTLE_MS} ms after the case${runtime}`;
+      const parts = [
+        ...(live.sockets > 0 || live.servers > 0
+          ? [`leaked ${live.sockets} socket(s) and ${live.servers} server(s) by core's count`]
+          : []),
+        ...(runtime.length > 0 ? [`the runtime still holds ${runtime.join(', ')}`] : []),
+      ];
+      return `${parts.join('; ')} ${LEAK_SETTLE_MS} ms after the case and its cleanup`;
     }
     await delay(20);
   }
@@ -264,17 +345,32 @@ export function describe(error: unknown): string {
 class CaseScope {
   readonly notes: string[] = [];
   readonly #peers: Array<PeerHandle | ExternalHandle> = [];
-  readonly #sockets: ShutdownableSecureSocket[] = [];
+  readonly #sockets: TrackedSocket[] = [];
   readonly #servers: Array<{ close(): Promise<void> }> = [];
   readonly context: CaseContext;
 
   constructor(adapter: AdapterUnderTest, client: PeerClient, pki: PeerPki, tls: TlsVersion | null) {
-    const track = (socket: ShutdownableSecureSocket): ShutdownableSecureSocket => {
-      this.#sockets.push(socket);
+    const track = (
+      socket: ShutdownableSecureSocket,
+      role: TrackedSocket['role'],
+    ): ShutdownableSecureSocket => {
+      const tracked: TrackedSocket = { socket, role, number: this.#sockets.length + 1, closed: false };
+      socket.closed.then(
+        () => {
+          tracked.closed = true;
+        },
+        () => {
+          tracked.closed = true;
+        },
+      );
+      this.#sockets.push(tracked);
       return socket;
     };
     const serve: CaseContext['serve'] = async (options = {}, onSocket) => {
-      const server = await adapter.listen({ ...pki.server, ...options }, onSocket);
+      const server = await adapter.listen(
+        { ...pki.server, ...options },
+        onSocket && ((socket) => onSocket(track(socket, 'accepted'))),
+      );
       this.#servers.push(server);
       return server;
     };
@@ -304,12 +400,12 @@ class CaseScope {
             ...trustOptions(adapter.capabilities, pki.ca),
             ...options,
           }),
+          'client',
         ),
       listen: async (options = {}) => {
         const accepted: ShutdownableSecureSocket[] = [];
         const waiting: Array<(socket: ShutdownableSecureSocket) => void> = [];
         const server = await serve(options, (socket) => {
-          track(socket);
           const waiter = waiting.shift();
           if (waiter) waiter(socket);
           else accepted.push(socket);
@@ -338,15 +434,46 @@ class CaseScope {
     };
   }
 
+  /**
+   * What the case left open, before cleanup aborts it: after LEAK_SETTLE_MS for the `closed` of
+   * sockets it did close to settle, every socket still live in core is one it forgot. Servers are
+   * the scope's to close; sockets are the case's.
+   */
+  async forgottenSockets(): Promise<string | undefined> {
+    const deadline = performance.now() + LEAK_SETTLE_MS;
+    while (liveResources().sockets > 0 && performance.now() < deadline) await delay(20);
+    const live = liveResources().sockets;
+    if (live === 0) return undefined;
+    const named = this.#sockets
+      .filter((tracked) => !tracked.closed)
+      .map(({ socket, role, number }) => `${role} socket #${number} (state ${socket.state})`);
+    const unnamed = live - named.length;
+    const parts = [
+      ...named,
+      ...(unnamed > 0 ? [`${unnamed} socket(s) the case took from a server's iterator`] : []),
+    ];
+    return `left ${live} socket(s) open for cleanup to abort: ${parts.join(', ')}`;
+  }
+
   /** Aborts what the case left open; returns a message if the suite's own teardown failed. */
   async cleanup(): Promise<string | undefined> {
-    for (const socket of this.#sockets) socket.abort(new Error('conformance case cleanup'));
+    for (const { socket } of this.#sockets) socket.abort(new Error('conformance case cleanup'));
     const problems: string[] = [];
     for (const server of this.#servers)
       await server.close().catch((e: unknown) => problems.push(describe(e)));
     for (const peer of this.#peers) await peer.stop().catch((e: unknown) => problems.push(describe(e)));
     return problems.length > 0 ? `teardown: ${problems.join('; ')}` : undefined;
   }
+}
+
+interface TrackedSocket {
+  socket: ShutdownableSecureSocket;
+  /** 'client': from the context's connect(); 'accepted': handed out by a server of the context. */
+  role: 'client' | 'accepted';
+  /** In the order the case got its sockets, from 1. */
+  number: number;
+  /** `closed` has settled. */
+  closed: boolean;
 }
 
 /** This runtime's process id: `Deno.pid` in Deno, `process.pid` in Node and Bun. */

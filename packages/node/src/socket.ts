@@ -28,6 +28,10 @@
  * - tls.Server never hands back which Duplex a TLSSocket runs over (remoteAddress is unknown over a
  *   Duplex): listen.ts matches handshakes through the TLS socket's handle, a guarded internal.
  *   `server.*`.
+ * - `resetAndDestroy()` on the raw socket while its FIN is still queued in libuv fails (EINVAL) and
+ *   leaves the TCP handle open for good (Node has marked it closing): the descriptor leaks and keeps
+ *   the process alive. A close() whose flush grace runs out in that window is closed like a release
+ *   instead. `close.bounded.no-wait-grace-after-fin-queued`, `server.close.bounded.no-wait-grace-after-fin-queued`.
  * - A write after `end()` destroys the whole socket, read half included: core refuses such
  *   writes before they reach Node. `shutdown-write.write-after-rejects`.
  * - A TLS error in the middle of a stream emits 'error' but never closes the socket: core
@@ -253,9 +257,18 @@ class NodeTransport implements Transport {
   }
 
   reset(): void {
+    const raw = this.#raw;
+    // The cipher stream's end() has queued the raw socket's FIN (writableFinished is still false):
+    // libuv refuses a reset until that FIN is out (EINVAL), and Node then never closes the handle,
+    // whose descriptor leaks and keeps the process alive. Nothing of ours is left to cut off there,
+    // so the connection is closed like a release.
+    if (raw.writableEnded && raw.writableLength === 0 && !raw.writableFinished) {
+      destroyBoth(this.#tls, raw);
+      return;
+    }
     // The RST goes out on the raw handle; its 'close' destroys the cipher stream and the TLS socket.
-    if (this.#raw.destroyed) this.#tls.destroy();
-    else this.#raw.resetAndDestroy();
+    if (raw.destroyed) this.#tls.destroy();
+    else raw.resetAndDestroy();
   }
 
   release(): void {

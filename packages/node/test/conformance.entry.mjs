@@ -2,7 +2,7 @@
 // `node packages/conformance/dist/cli.js --runtime node`, which runs the peer daemon.
 import { readFileSync } from 'node:fs';
 import { catchEscapes, EscapedErrors, runFromCommandLine } from '@closenotify/conformance';
-import { nodeOpenHandles } from '@closenotify/conformance/node';
+import { runtimeResources } from '@closenotify/conformance/node';
 import { capabilities, connect, listen } from '@closenotify/node';
 
 const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -14,5 +14,5 @@ await runFromCommandLine({
   runtime: { name: 'node', version: process.versions.node, tls: `OpenSSL ${process.versions.openssl}` },
   args: process.argv.slice(2),
   escaped,
-  openHandles: nodeOpenHandles,
+  runtimeResources,
 });

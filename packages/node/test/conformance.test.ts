@@ -20,7 +20,7 @@ import {
 } from '@closenotify/conformance';
 import {
   loadExpectations,
-  nodeOpenHandles,
+  runtimeResources as nodeRuntimeResources,
   type PeerDaemon,
   spawnPeerDaemon,
   writeReport,
@@ -41,15 +41,15 @@ const started = performance.now();
 let daemon: PeerDaemon;
 let peer: PeerClient;
 let pki: PeerPki;
-let openHandles: () => string[];
+let runtimeResources: () => string[];
 
 beforeAll(async () => {
   catchEscapes(escaped);
   daemon = await spawnPeerDaemon();
   peer = new PeerClient(daemon.controlUrl);
-  openHandles = nodeOpenHandles(daemon.controlUrl);
+  runtimeResources = nodeRuntimeResources(daemon.controlUrl);
   pki = await peer.pki();
-  const accounting = await checkLeakAccounting({ adapter, peer }, pki);
+  const accounting = await checkLeakAccounting({ adapter, peer, runtimeResources }, pki);
   if (accounting) throw new Error(accounting);
 }, 60_000);
 
@@ -71,7 +71,7 @@ describe(`conformance: ${name} on Node ${runtime.version}`, () => {
     it(
       `${entry.key} → ${expected}`,
       async () => {
-        const result = await runEntry(entry, { adapter, runtime, peer, escaped, openHandles }, pki);
+        const result = await runEntry(entry, { adapter, runtime, peer, escaped, runtimeResources }, pki);
         results.push(result);
         const met = meetsExpectation(result, expected, { notRunFails: isCi });
         const outcome = `${resultKey(result)}: ${result.status}${result.message ? ` (${result.message})` : ''}`;

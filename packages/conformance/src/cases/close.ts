@@ -9,9 +9,10 @@ import {
   HANG_GUARD_MS,
   readBytes,
   rejectsWith,
+  valueWithin,
   within,
 } from '../assert.ts';
-import type { CaseContext, ConformanceCase } from '../case.ts';
+import type { CapabilityName, CaseContext, ConformanceCase } from '../case.ts';
 import type { Direction, PeerHandle, Step } from '../peer-client.ts';
 
 /** Stops reading until the case has closed, then reads on to the end (or our RST). */
@@ -35,10 +36,7 @@ async function closeStuckSocket(
 ): Promise<void> {
   const { pending: stuck } = await fillUntilPending(socket);
   const started = performance.now();
-  const report = await Promise.race([
-    socket.close({ timeoutMs }),
-    delay(timeoutMs + HANG_GUARD_MS).then(() => undefined),
-  ]);
+  const report = await valueWithin(socket.close({ timeoutMs }), timeoutMs + HANG_GUARD_MS);
   const took = performance.now() - started;
   check(
     report,
@@ -72,6 +70,59 @@ function boundedCloseCase(timeoutMs: number, id: string): ConformanceCase {
       const peer = await ctx.peer({ role: 'server', steps: STALLED_PEER });
       const socket = await ctx.connect(peer);
       await closeStuckSocket(ctx, socket, peer, 'c2s', timeoutMs);
+    },
+  };
+}
+
+/** The peer greets, then reads to our end and ends too: nothing unread is left to draw a reset. */
+const GREETING_PEER: Step[] = [
+  { op: 'sendText', text: 'ready' },
+  { op: 'readUntilEnd' },
+  { op: 'fin' },
+  { op: 'waitEnd' },
+];
+
+function noWaitGraceCase(role: 'client' | 'server'): ConformanceCase {
+  return {
+    id: `${role === 'server' ? 'server.' : ''}close.bounded.no-wait-grace-after-fin-queued`,
+    requirement:
+      "close({ timeoutMs: 0 }) whose flush grace runs out once our close_notify is handed over but before the runtime sent the FIN still settles and frees the runtime's socket",
+    source:
+      "contract v2: close() is bounded and frees what it holds; found by the soak on Node 20.20, where a reset while end()'s FIN was queued failed (EINVAL) and leaked the descriptor",
+    tls: 'each',
+    ...(role === 'server' ? { requires: ['server'] as CapabilityName[] } : {}),
+    async run(ctx) {
+      let socket: ShutdownableSecureSocket;
+      let peer: PeerHandle;
+      if (role === 'client') {
+        peer = await ctx.peer({ role: 'server', steps: GREETING_PEER });
+        socket = await ctx.connect(peer);
+      } else {
+        const { server, next } = await ctx.listen();
+        peer = await ctx.peer({
+          role: 'client',
+          connect: { port: server.address.port },
+          steps: GREETING_PEER,
+        });
+        socket = await next();
+      }
+      await readBytes(socket, 5);
+      const closing = socket.close({ timeoutMs: 0 });
+      // Stalls the event loop right after an adapter that defers its end() to the next turn (Node)
+      // handed over its close_notify, past close()'s flush grace (50 ms): the grace runs out before
+      // the runtime's next chance to send the FIN. setImmediate is no web standard, but Node, Bun
+      // and Deno all have it, and only it runs after such a deferred end() in the same turn.
+      const { setImmediate } = globalThis as unknown as { setImmediate(callback: () => void): unknown };
+      setImmediate(() => {
+        for (const until = performance.now() + 100; performance.now() < until; );
+      });
+      const report = await valueWithin(closing, HANG_GUARD_MS);
+      check(
+        report,
+        `close({ timeoutMs: 0 }) did not settle within ${HANG_GUARD_MS} ms (state ${socket.state})`,
+      );
+      equal(socket.state, 'closed', 'state');
+      await peer.whenDone();
     },
   };
 }
@@ -152,7 +203,7 @@ export const closeCases: ConformanceCase[] = [
       // peer's FIN arrives, so no unread byte makes the kernel answer our release with a RST.
       const peer = await ctx.peer({
         role: 'server',
-        steps: [{ op: 'sendText', text: 'ready' }, { op: 'readUntilEnd' }, { op: 'fin' }, { op: 'waitEnd' }],
+        steps: GREETING_PEER,
       });
       const socket = await ctx.connect(peer);
       await readBytes(socket, 5);
@@ -167,6 +218,8 @@ export const closeCases: ConformanceCase[] = [
       endsWith(closingEvents(done.wire, 'c2s'), ['data', 'alert:close_notify', 'fin'], 'what we sent');
     },
   },
+  noWaitGraceCase('client'),
+  noWaitGraceCase('server'),
   {
     id: 'close.peer-streams-after',
     requirement:

@@ -1,5 +1,5 @@
 import type { ShutdownableSecureSocket } from '@closenotify/core';
-import { check, delay, equal, readBytes, readToEnd } from '../assert.ts';
+import { check, equal, readBytes, readToEnd, valueWithin } from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
 import { type PeerHandle, pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
 
@@ -203,7 +203,11 @@ export const dataCases: ConformanceCase[] = [
       let pending: Promise<void> | undefined;
       while (written < limit) {
         const write = socket.write(chunk);
-        const settled = await Promise.race([write.then(() => true), delay(500).then(() => false)]);
+        const settled =
+          (await valueWithin(
+            write.then(() => true),
+            500,
+          )) ?? false;
         written += chunk.byteLength;
         if (!settled) {
           pending = write;
