@@ -57,3 +57,5 @@ export type {
 export { trustAnchors } from './trust.ts';
 // The rest of the contract's types
 export type { CipherInfo, SessionInfoCapabilities, SocketOptions, TruncationPolicy } from './types.ts';
+// Reference model of the contract, for model-based testing
+export * from './model/index.ts';
