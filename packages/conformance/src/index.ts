@@ -19,3 +19,7 @@ export {
   runConformance,
   runEntry,
 } from './runner.ts';
+export { executeScenario, type FuzzEnvironment, peerSteps, type SequenceResult } from './fuzz/execute.ts';
+export { alphabetFor, playable, scenarioArbitrary } from './fuzz/generate.ts';
+export { type FuzzCommandLine, runFuzzFromCommandLine } from './fuzz/main.ts';
+export { describeFailures, type FuzzFailure, type FuzzSummary, runFuzz, scenarioOf } from './fuzz/run.ts';

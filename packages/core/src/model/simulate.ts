@@ -163,7 +163,9 @@ class Simulation {
     // The peer's last steps: it reads again, reads to our end of stream, then sends its close_notify.
     this.#peerStopped = false;
     this.#flush();
-    if (this.#peerCanSend && this.#state !== 'closed') this.#peerEnd(true);
+    if (this.#peerCanSend && this.#state !== 'closed') {
+      this.#peerEnd(this.#capabilities.truncationDetection ? true : null);
+    }
     if (this.#state !== 'closed' && this.#closeTimerArmed) this.#closeTimedOut();
   }
 
@@ -187,7 +189,7 @@ class Simulation {
       case 'send':
         return;
       case 'closeNotify':
-        this.#peerEnd(true);
+        this.#peerEnd(this.#capabilities.truncationDetection ? true : null);
         return;
       case 'fin':
       case 'finMidRecord':
