@@ -172,7 +172,9 @@ async function fuzzMain(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const passed = args.flatMap((arg, i) => (FUZZ_FLAGS.includes(args[i - 1] ?? '') ? [args[i - 1]!, arg] : []));
+  const passed = args.flatMap((arg, i) =>
+    FUZZ_FLAGS.includes(args[i - 1] ?? '') ? [args[i - 1]!, arg] : [],
+  );
   const daemon = await spawnPeerDaemon();
   let failed = false;
   try {
@@ -180,7 +182,9 @@ async function fuzzMain(args: string[]): Promise<number> {
     for (const name of names) {
       const command = RUNTIMES[name]!('fuzz');
       if (!existsSync(command.binary)) {
-        console.error(`fuzz ${name}: the runtime binary ${command.binary} is missing (run the install first)`);
+        console.error(
+          `fuzz ${name}: the runtime binary ${command.binary} is missing (run the install first)`,
+        );
         failed ||= isCi();
         continue;
       }

@@ -151,9 +151,12 @@ export function scenarioArbitrary(capabilities: Capabilities): fc.Arbitrary<Fuzz
     allowHalfOpen: fc.boolean(),
     truncation: fc.constantFrom(...alphabet.truncation),
     commands: fc
-      .array(fc.oneof({ weight: 3, arbitrary: ourCommand(alphabet) }, { weight: 2, arbitrary: peerCommand() }), {
-        maxLength: MAX_COMMANDS,
-      })
+      .array(
+        fc.oneof({ weight: 3, arbitrary: ourCommand(alphabet) }, { weight: 2, arbitrary: peerCommand() }),
+        {
+          maxLength: MAX_COMMANDS,
+        },
+      )
       .map(playable),
   });
 }

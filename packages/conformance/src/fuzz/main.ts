@@ -15,9 +15,15 @@ export interface FuzzCommandLine {
   escaped: EscapedErrors;
 }
 
-export async function runFuzzFromCommandLine({ adapter, runtime, args, escaped }: FuzzCommandLine): Promise<void> {
+export async function runFuzzFromCommandLine({
+  adapter,
+  runtime,
+  args,
+  escaped,
+}: FuzzCommandLine): Promise<void> {
   const control = flag(args, '--control');
-  if (!control) throw new Error('usage: <entry> --control <peer daemon url> [--runs n] [--seed s] [--concurrency c]');
+  if (!control)
+    throw new Error('usage: <entry> --control <peer daemon url> [--runs n] [--seed s] [--concurrency c]');
   const peer = new PeerClient(control);
   const pki = await peer.pki();
   const summary = await runFuzz(

@@ -57,7 +57,10 @@ export async function runFuzz(
   let lastProgress = started;
   env.escaped.drain();
   for (let first = 0; first < options.runs; first += options.concurrency) {
-    const seeds = Array.from({ length: Math.min(options.concurrency, options.runs - first) }, (_, i) => options.seed + first + i);
+    const seeds = Array.from(
+      { length: Math.min(options.concurrency, options.runs - first) },
+      (_, i) => options.seed + first + i,
+    );
     const results = await Promise.all(
       seeds.map(async (seed) => {
         const scenario = scenarioOf(arbitrary, seed);
@@ -66,7 +69,10 @@ export async function runFuzz(
     );
     const batchProblems = await afterBatch(env.escaped);
     for (const { seed, scenario, result } of results) {
-      const problems = [...result.problems, ...(batchProblems.length > 0 && seeds.length === 1 ? batchProblems : [])];
+      const problems = [
+        ...result.problems,
+        ...(batchProblems.length > 0 && seeds.length === 1 ? batchProblems : []),
+      ];
       if (problems.length > 0) failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
     }
     if (batchProblems.length > 0 && seeds.length > 1) {
@@ -75,13 +81,16 @@ export async function runFuzz(
         if (failures.some((failure) => failure.seed === seed)) continue;
         const alone = await executeScenario(env, scenario);
         const problems = [...alone.problems, ...(await afterBatch(env.escaped))];
-        if (problems.length > 0) failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
+        if (problems.length > 0)
+          failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
       }
       if (!failures.some((failure) => seeds.includes(failure.seed))) {
         failures.push({
           seed: seeds[0]!,
           replay: replayCommand(env.runtime.name, seeds[0]!, seeds.length),
-          problems: [`in the batch of seeds ${seeds[0]}..${seeds.at(-1)}: ${batchProblems.join('; ')} (not reproduced alone)`],
+          problems: [
+            `in the batch of seeds ${seeds[0]}..${seeds.at(-1)}: ${batchProblems.join('; ')} (not reproduced alone)`,
+          ],
           scenario: results[0]!.scenario,
         });
       }
@@ -129,7 +138,9 @@ async function afterBatch(escaped: EscapedErrors): Promise<string[]> {
   await delay(0);
   const problems = escaped.drain();
   if (live.sockets > 0 || live.servers > 0) {
-    problems.push(`leaked ${live.sockets} socket(s) and ${live.servers} server(s) ${LEAK_SETTLE_MS} ms after the sequence`);
+    problems.push(
+      `leaked ${live.sockets} socket(s) and ${live.servers} server(s) ${LEAK_SETTLE_MS} ms after the sequence`,
+    );
   }
   return problems;
 }
@@ -167,7 +178,9 @@ export function describeFailures(summary: FuzzSummary): string[] {
     const shown = failure.shrunk ?? { scenario: failure.scenario, problems: failure.problems };
     const { role, tls, allowHalfOpen, truncation } = shown.scenario;
     lines.push(`FAIL seed ${failure.seed}  (replay: ${failure.replay})`);
-    lines.push(`  ${failure.shrunk ? 'shrunk to' : 'sequence'}: role ${role}, ${tls}, allowHalfOpen ${allowHalfOpen}, truncation ${truncation}`);
+    lines.push(
+      `  ${failure.shrunk ? 'shrunk to' : 'sequence'}: role ${role}, ${tls}, allowHalfOpen ${allowHalfOpen}, truncation ${truncation}`,
+    );
     for (const command of shown.scenario.commands) lines.push(`    ${describeCommand(command)}`);
     for (const problem of shown.problems) lines.push(`  ✗ ${problem}`);
     lines.push(`  scenario: ${JSON.stringify(shown.scenario)}`);

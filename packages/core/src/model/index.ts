@@ -5,4 +5,11 @@
  */
 export * from './commands.ts';
 export { type Judgement, judge, type Observation, outcomeOf } from './judge.ts';
-export { finalCloseIndex, MAX_WORLDS, type Outcome, type PredictedReport, type World, worlds } from './simulate.ts';
+export {
+  finalCloseIndex,
+  MAX_WORLDS,
+  type Outcome,
+  type PredictedReport,
+  type World,
+  worlds,
+} from './simulate.ts';

@@ -25,7 +25,13 @@ export interface Judgement {
   choices: string[];
 }
 
-const REPORT_FIELDS = ['initiator', 'closeNotifySent', 'closeNotifyReceived', 'truncated', 'errorCode'] as const;
+const REPORT_FIELDS = [
+  'initiator',
+  'closeNotifySent',
+  'closeNotifyReceived',
+  'truncated',
+  'errorCode',
+] as const;
 
 export function judge(
   scenario: FuzzScenario,
@@ -37,7 +43,8 @@ export function judge(
   for (const world of worlds(scenario, capabilities)) {
     count++;
     const mismatches = compare(scenario, world, observation);
-    if (mismatches.length === 0) return { legal: true, worlds: count, mismatches: [], choices: world.choices };
+    if (mismatches.length === 0)
+      return { legal: true, worlds: count, mismatches: [], choices: world.choices };
     if (!best || mismatches.length < best.mismatches.length) best = { mismatches, choices: world.choices };
   }
   return { legal: false, worlds: count, mismatches: best?.mismatches ?? [], choices: best?.choices ?? [] };
@@ -49,7 +56,9 @@ function compare(scenario: FuzzScenario, world: World, observation: Observation)
     const actual = observation.outcomes.get(index);
     if (actual === undefined || !allowed.has(actual)) {
       const what =
-        index === finalCloseIndex(scenario) ? 'the final close()' : `#${index} ${describeCommand(scenario.commands[index]!)}`;
+        index === finalCloseIndex(scenario)
+          ? 'the final close()'
+          : `#${index} ${describeCommand(scenario.commands[index]!)}`;
       mismatches.push(`${what}: expected ${[...allowed].join(' or ')}, got ${actual ?? 'nothing'}`);
     }
   }
@@ -62,20 +71,27 @@ function compare(scenario: FuzzScenario, world: World, observation: Observation)
   };
   for (const field of REPORT_FIELDS) {
     if (actual[field] !== world.report[field]) {
-      mismatches.push(`report.${field}: expected ${String(world.report[field])}, got ${String(actual[field])}`);
+      mismatches.push(
+        `report.${field}: expected ${String(world.report[field])}, got ${String(actual[field])}`,
+      );
     }
   }
   return mismatches;
 }
 
 /** The outcome of a settled promise, in the model's terms. */
-export function outcomeOf(result: { value?: unknown; error?: unknown; settled: 'resolved' | 'rejected' }): Outcome {
+export function outcomeOf(result: {
+  value?: unknown;
+  error?: unknown;
+  settled: 'resolved' | 'rejected';
+}): Outcome {
   if (result.settled === 'rejected') {
     const code = (result.error as { code?: unknown } | null)?.code;
     return (typeof code === 'string' ? code : 'ERR_NOT_A_SECURE_SOCKET_ERROR') as Outcome;
   }
   if (result.value === null) return 'null';
   if (result.value instanceof Uint8Array) return 'data';
-  if (typeof result.value === 'object' && result.value !== null && 'initiator' in result.value) return 'report';
+  if (typeof result.value === 'object' && result.value !== null && 'initiator' in result.value)
+    return 'report';
   return 'ok';
 }
