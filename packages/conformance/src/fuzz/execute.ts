@@ -199,6 +199,7 @@ async function drive(
 ): Promise<number> {
   const capabilities = env.adapter.capabilities;
   const watched = new Map<number, Watched>();
+  const stateAfter = new Map<number, SocketState>();
   const states: SocketState[] = [socket.state];
   const noteState = (): void => {
     if (states.at(-1) !== socket.state) states.push(socket.state);
@@ -246,6 +247,7 @@ async function drive(
         }
         outbound.push(bytes);
         const promise = socket.write(data);
+        stateAfter.set(index, socket.state);
         const buffer = reused;
         const watch = new Watched(promise, () => {
           // The caller's again: overwrite it, and any copy the runtime should have made shows it.
@@ -257,9 +259,11 @@ async function drive(
         break;
       }
       case 'read': {
+        const read = socket.read();
+        stateAfter.set(index, socket.state);
         watched.set(
           index,
-          new Watched(socket.read(), (value) => {
+          new Watched(read, (value) => {
             if (value instanceof Uint8Array) readChunks.push(value.slice());
           }),
         );
@@ -268,6 +272,7 @@ async function drive(
       }
       case 'shutdown': {
         const promise = socket.shutdown(command.how);
+        stateAfter.set(index, socket.state);
         if (command.how !== 'read') {
           if (shutdownPromise && promise !== shutdownPromise) {
             problems.push(
@@ -281,6 +286,7 @@ async function drive(
       }
       case 'close': {
         const promise = socket.close({ timeoutMs: command.timeoutMs });
+        stateAfter.set(index, socket.state);
         if (closePromise && promise !== closePromise) {
           problems.push(
             `#${index} ${describeCommand(command)} returned a new promise, not the first close()'s`,
@@ -294,8 +300,10 @@ async function drive(
       }
       case 'abort':
         socket.abort(new Error('fuzz abort'));
+        stateAfter.set(index, socket.state);
         break;
       case 'idle':
+        stateAfter.set(index, socket.state);
         await delay(command.ms);
         break;
     }
@@ -387,7 +395,7 @@ async function drive(
   // The model: every outcome and the report must be explained by one legal world.
   const outcomes = new Map<number, Outcome>();
   for (const [index, watch] of watched) if (watch.result) outcomes.set(index, outcomeOf(watch.result));
-  const verdict = judge(scenario, capabilities, { outcomes, report });
+  const verdict = judge(scenario, capabilities, { outcomes, states: stateAfter, report });
   if (!verdict.legal) {
     problems.push(
       `no legal world explains the run (${verdict.worlds} looked at); nearest [${verdict.choices.join('; ')}]: ${verdict.mismatches.join('; ')}`,

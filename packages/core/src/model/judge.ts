@@ -3,13 +3,15 @@
  * outcome and the close report; otherwise the nearest world says what went wrong.
  */
 import type { ErrorCode } from '../errors.ts';
-import type { CloseReport } from '../types.ts';
+import type { CloseReport, SocketState } from '../types.ts';
 import { describeCommand, type FuzzScenario, type ModelCapabilities } from './commands.ts';
 import { finalCloseIndex, type Outcome, type PredictedReport, type World, worlds } from './simulate.ts';
 
 export interface Observation {
   /** What each of our calls ended with, by command index (the final close() is `commands.length`). */
   outcomes: Map<number, Outcome>;
+  /** `state` read right after each of our calls returned, by command index. */
+  states?: Map<number, SocketState>;
   report: Pick<CloseReport, 'initiator' | 'closeNotifySent' | 'closeNotifyReceived' | 'truncated'> & {
     error?: { code: ErrorCode } | undefined;
   };
@@ -60,6 +62,12 @@ function compare(scenario: FuzzScenario, world: World, observation: Observation)
           ? 'the final close()'
           : `#${index} ${describeCommand(scenario.commands[index]!)}`;
       mismatches.push(`${what}: expected ${[...allowed].join(' or ')}, got ${actual ?? 'nothing'}`);
+    }
+  }
+  for (const [index, expected] of world.states) {
+    const seen = observation.states?.get(index);
+    if (seen !== undefined && seen !== expected) {
+      mismatches.push(`state after #${index} ${describeCommand(scenario.commands[index]!)}: expected ${expected}, got ${seen}`);
     }
   }
   const actual: PredictedReport = {

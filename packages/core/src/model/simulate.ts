@@ -39,6 +39,8 @@ export interface PredictedReport {
 export interface World {
   /** The outcomes each of our commands may have, by its index in the scenario's commands. */
   outcomes: Map<number, ReadonlySet<Outcome>>;
+  /** The state right after each of our calls returned (before anything else could run). */
+  states: Map<number, SocketState>;
   report: PredictedReport;
   /** The choices that led here, in words, for a failure message. */
   choices: string[];
@@ -116,6 +118,7 @@ class Simulation {
   #peerCanSend = true;
 
   readonly #outcomes = new Map<number, ReadonlySet<Outcome>>();
+  readonly #states = new Map<number, SocketState>();
   /** Outcomes only known at the end: accepted writes, and reads that may have waited. */
   readonly #acceptedWrites: Array<{ index: number; couldStall: boolean }> = [];
   readonly #waitingReads: number[] = [];
@@ -134,9 +137,10 @@ class Simulation {
       }
       this.#tick();
       this.#ours(command, index);
+      this.#states.set(index, this.#state);
     }
     this.#finale();
-    return { outcomes: this.#settleOutcomes(), report: this.#report() };
+    return { outcomes: this.#settleOutcomes(), states: this.#states, report: this.#report() };
   }
 
   // ---- time passing --------------------------------------------------------------------------
