@@ -71,6 +71,22 @@ describe('model: worlds', () => {
     }
   });
 
+  it('a reset right behind the peer end may swallow the end', () => {
+    const s = scenario([
+      { actor: 'peer', op: 'fin' },
+      { actor: 'peer', op: 'rst' },
+      { actor: 'us', op: 'read' },
+    ]);
+    const reports = all(s, DENO_LIKE).map((world) => world.report);
+    expect(reports).toContainEqual(
+      expect.objectContaining({
+        errorCode: 'ERR_CONNECTION_RESET',
+        closeNotifyReceived: false,
+        truncated: false,
+      }),
+    );
+  });
+
   it('abort() before anything else: initiator abort, no close_notify, later writes fail ERR_ABORTED', () => {
     const s = scenario([
       { actor: 'us', op: 'abort' },

@@ -67,7 +67,9 @@ function compare(scenario: FuzzScenario, world: World, observation: Observation)
   for (const [index, expected] of world.states) {
     const seen = observation.states?.get(index);
     if (seen !== undefined && seen !== expected) {
-      mismatches.push(`state after #${index} ${describeCommand(scenario.commands[index]!)}: expected ${expected}, got ${seen}`);
+      mismatches.push(
+        `state after #${index} ${describeCommand(scenario.commands[index]!)}: expected ${expected}, got ${seen}`,
+      );
     }
   }
   const actual: PredictedReport = {

@@ -193,11 +193,20 @@ class Simulation {
       case 'send':
         return;
       case 'closeNotify':
-        this.#peerEnd(this.#capabilities.truncationDetection ? true : null);
-        return;
       case 'fin':
       case 'finMidRecord':
-        this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
+        // A reset right behind the end (both already on their way) can overtake it: the receiving
+        // kernel reports the reset, and the end is never read.
+        if (
+          this.#inFlight[0]?.op === 'rst' &&
+          this.#choose(2, (c) =>
+            c ? 'the reset swallowed the end before it' : 'the end came before the reset',
+          ) === 1
+        ) {
+          return;
+        }
+        if (command.op === 'closeNotify') this.#peerEnd(this.#capabilities.truncationDetection ? true : null);
+        else this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
         return;
       case 'rst':
         // The wire observer's relay passes a reset on as a reset only while it can still probe the
