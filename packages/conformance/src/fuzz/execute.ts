@@ -553,7 +553,12 @@ async function checkData(
   // Only a socket that says its close_notify went out promises that everything before it did: an
   // abort drops what was queued (and without abortiveReset the runtime's background close_notify then
   // follows the dropped bytes).
-  if (report.closeNotifySent && peerReport.ended && ourCloseNotifyOnWire && got.bytes !== report.bytesWritten) {
+  if (
+    report.closeNotifySent &&
+    peerReport.ended &&
+    ourCloseNotifyOnWire &&
+    got.bytes !== report.bytesWritten
+  ) {
     problems.push(
       `our close_notify reached the peer after ${got.bytes} bytes, but ${report.bytesWritten} were accepted (bytes lost)`,
     );
