@@ -55,6 +55,18 @@ const plans = {
     { pnpm: build },
     { node: [join(root, 'apps/soak/soak.mjs'), '--write-doc', ...args] },
   ],
+  // `npm run fuzz -- --runtime node --runs 10000 --seed 42`: model-based fuzzing, with a progress line.
+  fuzz: (...args) => [
+    { pnpm: install },
+    { pnpm: build },
+    {
+      node: [
+        join(root, 'packages/conformance/dist/cli.js'),
+        'fuzz',
+        ...(args.length > 0 ? args : ['--runtime', 'all']),
+      ],
+    },
+  ],
   conformance: (runtime = 'all') => [
     { pnpm: install },
     { pnpm: build },

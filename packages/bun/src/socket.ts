@@ -70,6 +70,9 @@
  *   anchors are loaded once up front (tls-options.ts) so bad ones still fail connect() and listen().
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
  *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
+ * - A bare FIN from the peer after our own FIN (shutdown() sent it) skips the `end` handler: only
+ *   `close(undefined)` comes, which the transport reports as end(null) first, so it is the peer's
+ *   end and not an unexpected close. `peer-close.fin-after-our-shutdown`.
  * - A `write()` after `shutdown()` returns -1 (0 while output is queued) and nothing else happens:
  *   core refuses such writes before they reach Bun. `shutdown-write.write-after-rejects`.
  * - `getTLSVersion()` answers 'TLSv1.2' on a socket still negotiating: the session is read in the
@@ -462,7 +465,10 @@ export class BunConnection implements Transport {
     }
     if (this.#phase !== 'open') return;
     if (error) this.#fail(fromBunError(error, 'read'));
-    // Core releases the transport when it takes the error; then there is nothing more to report.
+    // A FIN that arrives after our own (shutdown() sent it) closes the socket without calling `end`:
+    // a close without an error is the peer's end, reported before the close. Core ignores a second end.
+    else this.#sink.end(null);
+    // Core releases the transport when it takes the error or the end; then there is nothing more to report.
     if (this.#phase !== 'open') return;
     this.#phase = 'done';
     this.#settle(() => socketClosedError('write'));

@@ -1,5 +1,9 @@
 /**
  * `node packages/conformance/dist/cli.js --runtime node|bun|deno|all [--filter <text>]...`
+ * `node packages/conformance/dist/cli.js fuzz --runtime node|bun|deno|all [--runs n] [--seed s] [--concurrency c]`
+ *
+ * The second form runs model-based fuzzing (src/fuzz) inside each runtime instead of the catalogue,
+ * with a progress line, and fails on any failing sequence (printed with its seed and its shrunk commands).
  *
  * Starts the peer daemon, runs each runtime's conformance entry inside that runtime, writes
  * reports/conformance-<runtime>.json, and judges it against expectations/<runtime>.json: any
@@ -13,7 +17,7 @@ import { AUTHORITY_FILES } from '@closenotify/test-pki';
 import { UNRESOLVABLE_HOST } from '../src/case.ts';
 import { PeerClient } from '../src/peer-client.ts';
 import { type ConformanceReport, judge, resultKey, summaryLine } from '../src/report.ts';
-import { loadExpectations, repoRoot, spawnPeerDaemon, writeReport } from './node.ts';
+import { loadExpectations, repoRoot, spawnPeerDaemon, writeFuzzSummary, writeReport } from './node.ts';
 
 interface RuntimeCommand {
   binary: string;
@@ -22,22 +26,23 @@ interface RuntimeCommand {
 
 const bin = (name: string): string => join(repoRoot, 'node_modules', '.bin', name);
 
-const RUNTIMES: Record<string, () => RuntimeCommand> = {
-  node: () => ({
+/** `entry`: 'conformance' (the catalogue) or 'fuzz' (model-based fuzzing). */
+const RUNTIMES: Record<string, (entry: string) => RuntimeCommand> = {
+  node: (entry) => ({
     binary: process.execPath,
-    args: [join(repoRoot, 'packages/node/test/conformance.entry.mjs')],
+    args: [join(repoRoot, `packages/node/test/${entry}.entry.mjs`)],
   }),
-  bun: () => ({
+  bun: (entry) => ({
     binary: bin('bun'),
-    args: ['run', join(repoRoot, 'packages/bun/test/conformance.entry.ts')],
+    args: ['run', join(repoRoot, `packages/bun/test/${entry}.entry.ts`)],
   }),
   // The narrowest Deno permission that works: loopback networking, and the one name that cannot resolve.
-  deno: () => ({
+  deno: (entry) => ({
     binary: bin('deno'),
     args: [
       'run',
       `--allow-net=127.0.0.1,localhost,${UNRESOLVABLE_HOST}`,
-      join(repoRoot, 'packages/deno/test/conformance.entry.ts'),
+      join(repoRoot, `packages/deno/test/${entry}.entry.ts`),
     ],
   }),
 };
@@ -60,6 +65,7 @@ function isCi(): boolean {
 const RUN_LIMIT_MS = 20 * 60_000;
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'fuzz') return fuzzMain(process.argv.slice(3));
   const args = process.argv.slice(2);
   const wanted = args[args.indexOf('--runtime') + 1] ?? 'all';
   const names = wanted === 'all' ? Object.keys(RUNTIMES) : [wanted];
@@ -74,7 +80,7 @@ async function main(): Promise<number> {
   try {
     const trust = defaultTrustEnvironment((await new PeerClient(daemon.controlUrl).pki()).dir);
     for (const name of names) {
-      const ok = await runRuntime(name, RUNTIMES[name]!(), daemon.controlUrl, filters, trust);
+      const ok = await runRuntime(name, RUNTIMES[name]!('conformance'), daemon.controlUrl, filters, trust);
       failed ||= !ok;
     }
   } finally {
@@ -128,15 +134,15 @@ async function runRuntime(
 }
 
 /** Gathers stdout and waits for the exit, allowing EXIT_GRACE_MS after the report for a clean exit. */
-function collect(child: ChildProcess): Promise<{ stdout: string; exit: string }> {
+function collect(child: ChildProcess, limitMs = RUN_LIMIT_MS): Promise<{ stdout: string; exit: string }> {
   return new Promise((resolve) => {
     let stdout = '';
     let graceTimer: NodeJS.Timeout | undefined;
-    const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
+    const limit = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (text: string) => {
       stdout += text;
-      if (!graceTimer && stdout.includes('"results"')) {
+      if (!graceTimer && (stdout.includes('"results"') || stdout.includes('"failures"'))) {
         graceTimer = setTimeout(() => {
           console.error(
             `  the process did not exit within ${EXIT_GRACE_MS} ms of its report: a handle or timer is still open`,
@@ -151,6 +157,62 @@ function collect(child: ChildProcess): Promise<{ stdout: string; exit: string }>
       resolve({ stdout, exit: signal ? `was killed (${signal})` : `exited ${code}` });
     });
   });
+}
+
+const FUZZ_FLAGS = ['--runs', '--seed', '--concurrency', '--shrink-ms'];
+/** A long run (tens of thousands of sequences) takes hours, not the catalogue's minutes. */
+const FUZZ_RUN_LIMIT_MS = 6 * 60 * 60_000;
+
+async function fuzzMain(args: string[]): Promise<number> {
+  const wanted = args[args.indexOf('--runtime') + 1] ?? 'all';
+  const names = wanted === 'all' ? Object.keys(RUNTIMES) : [wanted];
+  if (args.indexOf('--runtime') < 0 || names.some((name) => !RUNTIMES[name])) {
+    console.error(
+      `usage: cli.js fuzz --runtime ${Object.keys(RUNTIMES).join('|')}|all [--runs n] [--seed s] [--concurrency c] [--shrink-ms t]`,
+    );
+    return 2;
+  }
+  const passed = args.flatMap((arg, i) =>
+    FUZZ_FLAGS.includes(args[i - 1] ?? '') ? [args[i - 1]!, arg] : [],
+  );
+  const daemon = await spawnPeerDaemon();
+  let failed = false;
+  try {
+    const trust = defaultTrustEnvironment((await new PeerClient(daemon.controlUrl).pki()).dir);
+    for (const name of names) {
+      const command = RUNTIMES[name]!('fuzz');
+      if (!existsSync(command.binary)) {
+        console.error(
+          `fuzz ${name}: the runtime binary ${command.binary} is missing (run the install first)`,
+        );
+        failed ||= isCi();
+        continue;
+      }
+      const child = spawn(command.binary, [...command.args, '--control', daemon.controlUrl, ...passed], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, NO_COLOR: '1', ...trust },
+      });
+      const { stdout, exit } = await collect(child, FUZZ_RUN_LIMIT_MS);
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      let summary: { runs: number; seed: number; ratePerSecond: number; failures: unknown[] };
+      try {
+        summary = JSON.parse(line);
+      } catch {
+        console.error(`fuzz ${name}: no summary (exit ${exit}); last output: ${line.slice(0, 500)}`);
+        failed = true;
+        continue;
+      }
+      const path = writeFuzzSummary(name, summary);
+      if (exit !== 'exited 0') console.error(`  the ${name} process ${exit}`);
+      console.log(
+        `fuzz-${name}: ${summary.runs} sequences from seed ${summary.seed}, ${summary.ratePerSecond}/s, ${summary.failures.length} failing (summary in ${path})`,
+      );
+      failed ||= summary.failures.length > 0 || exit !== 'exited 0';
+    }
+  } finally {
+    await daemon.stop();
+  }
+  return failed ? 1 : 0;
 }
 
 main().then(

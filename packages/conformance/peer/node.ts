@@ -27,8 +27,16 @@ export function loadExpectations(runtime: string): Expectations {
   return parsed;
 }
 
-export function reportPath(runtime: string): string {
-  return join(repoRoot, 'reports', `conformance-${runtime}.json`);
+export function reportPath(runtime: string, kind = 'conformance'): string {
+  return join(repoRoot, 'reports', `${kind}-${runtime}.json`);
+}
+
+/** A fuzz run's JSON summary, as reports/fuzz-<runtime>.json. */
+export function writeFuzzSummary(runtime: string, summary: unknown): string {
+  const path = reportPath(runtime, 'fuzz');
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(summary, null, 2)}\n`);
+  return path;
 }
 
 export function writeReport(report: ConformanceReport): string {

@@ -5,6 +5,10 @@
 export * from './assert.ts';
 export * from './case.ts';
 export { CATALOGUE } from './cases/index.ts';
+export { executeScenario, type FuzzEnvironment, peerSteps, type SequenceResult } from './fuzz/execute.ts';
+export { alphabetFor, playable, scenarioArbitrary } from './fuzz/generate.ts';
+export { type FuzzCommandLine, runFuzzFromCommandLine } from './fuzz/main.ts';
+export { describeFailures, type FuzzFailure, type FuzzSummary, runFuzz, scenarioOf } from './fuzz/run.ts';
 export { type CommandLineRun, runFromCommandLine } from './main.ts';
 export * from './peer-client.ts';
 export * from './report.ts';

@@ -10,6 +10,8 @@ export { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, MAX_TIMEOUT_MS 
 export { type LiveResources, liveResources } from './diagnostics.ts';
 // Errors
 export { ERROR_CODES, isErrorCode, type SecureSocketErrorOptions } from './errors.ts';
+// Reference model of the contract, for model-based testing
+export * from './model/index.ts';
 export { errorCodeForNative } from './native-codes.ts';
 // Options
 export {

@@ -1,4 +1,12 @@
-import { closingEvents, endsWith, equal, readToEnd, rejectsWith } from '../assert.ts';
+import {
+  closingEvents,
+  endsWith,
+  equal,
+  HANG_GUARD_MS,
+  readToEnd,
+  rejectsWith,
+  settlesWithin,
+} from '../assert.ts';
 import type { ConformanceCase } from '../case.ts';
 
 export const peerCloseCases: ConformanceCase[] = [
@@ -44,6 +52,26 @@ export const peerCloseCases: ConformanceCase[] = [
         ['alert:close_notify', 'fin'],
         'our answer on the wire',
       );
+    },
+  },
+  {
+    id: 'peer-close.fin-after-our-shutdown',
+    requirement:
+      "after our shutdown('write'), the peer's bare FIN ends reading (cleanly where a truncation cannot be told, with ERR_TLS_TRUNCATED where it can), never as an unexpected close",
+    source:
+      "spec §3 (the peer's EOF without close_notify); found by model-based fuzzing (bun, seeds 21 and 5206)",
+    tls: 'each',
+    async run(ctx) {
+      const peer = await ctx.peer({ role: 'server', steps: [{ op: 'readUntilEnd' }, { op: 'fin' }] });
+      const socket = await ctx.connect(peer);
+      await socket.shutdown('write');
+      const detects = ctx.adapter.capabilities.truncationDetection;
+      if (detects) await rejectsWith(socket.read(), 'ERR_TLS_TRUNCATED', 'read() after the bare FIN');
+      else equal(await socket.read(), null, 'read() after the bare FIN');
+      const report = await settlesWithin(socket.closed, HANG_GUARD_MS, 'closed');
+      equal(report.error?.code, detects ? 'ERR_TLS_TRUNCATED' : undefined, 'report.error');
+      equal(report.initiator, detects ? 'error' : 'local', 'initiator');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
     },
   },
 ];
