@@ -71,8 +71,8 @@
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
  *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
  * - A bare FIN from the peer after our own FIN (shutdown() sent it) skips the `end` handler: only
- *   `close(undefined)` comes, which the transport reports as end(null) first, so it is the peer's
- *   end and not an unexpected close. `peer-close.fin-after-our-shutdown`.
+ *   `close(undefined)` comes, which the transport judges and reports as the peer's end first, not
+ *   as an unexpected close. `peer-close.fin-after-our-shutdown`, `truncation.after-shutdown-write`.
  * - A `write()` after `shutdown()` returns -1 (0 while output is queued) and nothing else happens:
  *   core refuses such writes before they reach Bun. `shutdown-write.write-after-rejects`.
  * - `getTLSVersion()` answers 'TLSv1.2' on a socket still negotiating: the session is read in the
@@ -261,8 +261,12 @@ export class BunConnection implements Transport {
   readonly #keyLog = new KeyLog();
   /** PeerRecords.encryptedRecords when the handshake finished. */
   #encryptedAtHandshake = 0;
+  /** Read at the handshake: once Bun closed the socket, its getters answer nothing. */
+  #negotiated: { protocol: 'TLSv1.2' | 'TLSv1.3'; suite: ReturnType<typeof aeadSuiteOf> } | undefined;
   /** Bun ran the `close` handler: the socket is gone. */
   #socketClosed = false;
+  /** The peer's end was judged and reported (from `end`, or from a `close` that came without one). */
+  #peerEndReported = false;
   #pendingWrite: PendingWrite | undefined;
   #flushing: Settlement | undefined;
 
@@ -385,6 +389,10 @@ export class BunConnection implements Transport {
     }
     this.#phase = 'open';
     this.#encryptedAtHandshake = this.#records.encryptedRecords;
+    this.#negotiated = {
+      protocol: socket.getTLSVersion() === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
+      suite: aeadSuiteOf(socket.getCipher().standardName),
+    };
     const servername = this.#settings.servername ?? (socket.getServername() || null);
     this.#endAttempt()?.resolve({ transport: this, session: sessionOf(socket, servername) });
   }
@@ -426,16 +434,17 @@ export class BunConnection implements Transport {
 
   #peerEnded(): void {
     // Before the handshake Bun reports the FIN through `handshake` too.
-    if (this.#phase !== 'open') return;
-    const socket = this.#socket!;
+    if (this.#phase !== 'open' || this.#peerEndReported) return;
+    this.#peerEndReported = true;
+    const { protocol, suite } = this.#negotiated!;
     let closeNotify: boolean | null;
     try {
       closeNotify = closeNotifyVerdict({
         records: this.#records,
         keyLog: this.#keyLog,
         side: this.#settings.side,
-        protocol: socket.getTLSVersion() === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
-        suite: aeadSuiteOf(socket.getCipher().standardName),
+        protocol,
+        suite,
         encryptedAtHandshake: this.#encryptedAtHandshake,
       });
     } catch (error) {
@@ -466,8 +475,8 @@ export class BunConnection implements Transport {
     if (this.#phase !== 'open') return;
     if (error) this.#fail(fromBunError(error, 'read'));
     // A FIN that arrives after our own (shutdown() sent it) closes the socket without calling `end`:
-    // a close without an error is the peer's end, reported before the close. Core ignores a second end.
-    else this.#sink.end(null);
+    // a close without an error is the peer's end, judged like one and reported before the close.
+    else this.#peerEnded();
     // Core releases the transport when it takes the error or the end; then there is nothing more to report.
     if (this.#phase !== 'open') return;
     this.#phase = 'done';
