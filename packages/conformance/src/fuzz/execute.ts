@@ -582,7 +582,13 @@ function checkWire(
     );
   const ourCloseNotify = alert(ours);
   // An abort's RST drops whatever the kernel still held, a close_notify handed over just before included.
-  const resetByUs = report.initiator === 'abort' && abortiveReset;
+  // So does the kernel's own RST when we release a connection whose peer sent bytes we never took
+  // (close() that does not wait for the peer, while it keeps sending): closeNotifySent says we handed
+  // it over, not that it arrived (spec §3, "closeNotifySent").
+  const unreadAtRelease = peerReport.sent.bytes > report.bytesRead + report.bytesDiscarded;
+  const kernelReset =
+    unreadAtRelease && peerReport.wire.some((event) => event.dir === ours && event.kind === 'rst');
+  const resetByUs = (report.initiator === 'abort' && abortiveReset) || kernelReset;
   if (report.closeNotifySent && !peerKilled && !resetByUs && !ourCloseNotify) {
     problems.push('report.closeNotifySent is true, but no close_notify of ours crossed the wire');
   }

@@ -20,6 +20,13 @@ import {
   SCENARIO_CLOSE_TIMEOUT_MS,
 } from './commands.ts';
 
+/** How a peer's reset may reach us through the wire observer's relay (the model's choices, in order). */
+const RESET_ARRIVALS = [
+  'the reset reached us',
+  'the reset reached us as a FIN',
+  'the reset reached us as a FIN, then itself',
+];
+
 /**
  * What one of our calls ended with: `'ok'` (resolved), `'data'` (read() gave bytes), `'null'`
  * (read() gave the end of stream), `'report'` (close() resolved with the close report), or the
@@ -211,13 +218,20 @@ class Simulation {
       case 'rst':
         // The wire observer's relay passes a reset on as a reset only while it can still probe the
         // peer's socket; once a FIN crossed it (or with data right in front of the reset) it may pass
-        // on a FIN instead. The suite's reset cases pin the reset itself down.
-        if (this.#choose(2, (c) => (c ? 'the reset reached us as a FIN' : 'the reset reached us')) === 1) {
-          this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
-        } else {
-          this.#fail('ERR_CONNECTION_RESET');
+        // on a FIN instead. The suite's reset cases pin the reset itself down. A FIN passed on can
+        // still be followed by the reset itself (read as the end, then the error).
+        switch (this.#choose(3, (c) => RESET_ARRIVALS[c]!)) {
+          case 0:
+            this.#fail('ERR_CONNECTION_RESET');
+            return;
+          case 1:
+            this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
+            return;
+          default:
+            this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
+            this.#fail('ERR_CONNECTION_RESET');
+            return;
         }
-        return;
       case 'garbage':
         this.#fail('ERR_TLS_PROTOCOL');
         return;
