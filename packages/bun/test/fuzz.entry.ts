@@ -3,6 +3,7 @@
 import { catchEscapes, EscapedErrors, runFuzzFromCommandLine } from '@closenotify/conformance';
 import packageJson from '../package.json' with { type: 'json' };
 import { capabilities, connect, listen } from '../src/index.ts';
+import { runtimeResources } from './runtime-resources.ts';
 
 const escaped = new EscapedErrors();
 catchEscapes(escaped);
@@ -12,4 +13,5 @@ await runFuzzFromCommandLine({
   runtime: { name: 'bun', version: Bun.version, tls: `BoringSSL ${process.versions.boringssl?.slice(0, 8)}` },
   args: process.argv.slice(2),
   escaped,
+  runtimeResources,
 });

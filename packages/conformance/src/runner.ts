@@ -303,9 +303,11 @@ export async function runEntry(
 }
 
 /** After cleanup: nothing live in core, and nothing the runtime holds beyond what it held before the case. */
-async function waitForNoLeaks(
+/** Core's counts at zero and the runtime holding nothing beyond `baseline`, within LEAK_SETTLE_MS; else why not. */
+export async function waitForNoLeaks(
   probe: RunOptions['runtimeResources'],
   baseline: readonly string[],
+  after = 'the case and its cleanup',
 ): Promise<string | undefined> {
   const deadline = performance.now() + LEAK_SETTLE_MS;
   for (;;) {
@@ -321,7 +323,7 @@ async function waitForNoLeaks(
           : []),
         ...(runtime.length > 0 ? [`the runtime still holds ${runtime.join(', ')}`] : []),
       ];
-      return `${parts.join('; ')} ${LEAK_SETTLE_MS} ms after the case and its cleanup`;
+      return `${parts.join('; ')} ${LEAK_SETTLE_MS} ms after ${after}`;
     }
     await delay(20);
   }

@@ -4,6 +4,7 @@
 import { catchEscapes, EscapedErrors, runFuzzFromCommandLine } from '@closenotify/conformance';
 import packageJson from '../package.json' with { type: 'json' };
 import { capabilities, connect, listen } from '../src/index.ts';
+import { runtimeResources } from './runtime-resources.ts';
 
 const escaped = new EscapedErrors();
 catchEscapes(escaped);
@@ -13,4 +14,5 @@ await runFuzzFromCommandLine({
   runtime: { name: 'deno', version: Deno.version.deno, tls: 'rustls' },
   args: Deno.args,
   escaped,
+  runtimeResources,
 });

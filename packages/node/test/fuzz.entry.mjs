@@ -2,6 +2,7 @@
 // `node packages/conformance/dist/cli.js fuzz --runtime node`, which runs the peer daemon.
 import { readFileSync } from 'node:fs';
 import { catchEscapes, EscapedErrors, runFuzzFromCommandLine } from '@closenotify/conformance';
+import { runtimeResources } from '@closenotify/conformance/node';
 import { capabilities, connect, listen } from '@closenotify/node';
 
 const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -13,4 +14,5 @@ await runFuzzFromCommandLine({
   runtime: { name: 'node', version: process.versions.node, tls: `OpenSSL ${process.versions.openssl}` },
   args: process.argv.slice(2),
   escaped,
+  runtimeResources,
 });

@@ -13,6 +13,8 @@ export interface FuzzCommandLine {
   runtime: RuntimeInfo;
   args: readonly string[];
   escaped: EscapedErrors;
+  /** See RunOptions.runtimeResources; given the control URL so the daemon connections can be left out. */
+  runtimeResources?: (controlUrl: string) => () => string[];
 }
 
 export async function runFuzzFromCommandLine({
@@ -20,6 +22,7 @@ export async function runFuzzFromCommandLine({
   runtime,
   args,
   escaped,
+  runtimeResources,
 }: FuzzCommandLine): Promise<void> {
   const control = flag(args, '--control');
   if (!control)
@@ -27,7 +30,14 @@ export async function runFuzzFromCommandLine({
   const peer = new PeerClient(control);
   const pki = await peer.pki();
   const summary = await runFuzz(
-    { adapter, peer, pki, runtime, escaped },
+    {
+      adapter,
+      peer,
+      pki,
+      runtime,
+      escaped,
+      ...(runtimeResources ? { runtimeResources: runtimeResources(control) } : {}),
+    },
     {
       runs: Number(flag(args, '--runs') ?? 100),
       seed: Number(flag(args, '--seed') ?? 1),

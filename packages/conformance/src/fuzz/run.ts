@@ -5,11 +5,10 @@
  * server and nothing may have escaped. A failing sequence is shrunk by fast-check, one at a time, and
  * printed as its seed and its minimal command list.
  */
-import { describeCommand, type FuzzScenario, liveResources } from '@closenotify/core';
+import { describeCommand, type FuzzScenario } from '@closenotify/core';
 import fc from 'fast-check';
-import { delay } from '../assert.ts';
 import type { RuntimeInfo } from '../case.ts';
-import type { EscapedErrors } from '../runner.ts';
+import { type EscapedErrors, waitForNoLeaks } from '../runner.ts';
 import { executeScenario, type FuzzEnvironment } from './execute.ts';
 import { alphabetFor, scenarioArbitrary } from './generate.ts';
 
@@ -43,10 +42,16 @@ export interface FuzzSummary {
   failures: FuzzFailure[];
 }
 
-const LEAK_SETTLE_MS = 3_000;
+/** What a fuzz run needs besides the adapter and the peer. */
+type FuzzRun = FuzzEnvironment & {
+  runtime: RuntimeInfo;
+  escaped: EscapedErrors;
+  /** The runtime's own list of open sockets, listeners and timers (RunOptions.runtimeResources). */
+  runtimeResources?: () => string[];
+};
 
 export async function runFuzz(
-  env: FuzzEnvironment & { runtime: RuntimeInfo; escaped: EscapedErrors },
+  env: FuzzRun,
   options: FuzzOptions,
   progress: (line: string) => void,
 ): Promise<FuzzSummary> {
@@ -56,6 +61,8 @@ export async function runFuzz(
   let done = 0;
   let lastProgress = started;
   env.escaped.drain();
+  const baseline = env.runtimeResources?.() ?? [];
+  const afterBatch = (): Promise<string[]> => leftBehind(env, baseline);
   for (let first = 0; first < options.runs; first += options.concurrency) {
     const seeds = Array.from(
       { length: Math.min(options.concurrency, options.runs - first) },
@@ -67,22 +74,23 @@ export async function runFuzz(
         return { seed, scenario, result: await executeScenario(env, scenario) };
       }),
     );
-    const batchProblems = await afterBatch(env.escaped);
+    const batchProblems = await afterBatch();
     for (const { seed, scenario, result } of results) {
       const problems = [
         ...result.problems,
         ...(batchProblems.length > 0 && seeds.length === 1 ? batchProblems : []),
       ];
-      if (problems.length > 0) failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
+      if (problems.length > 0)
+        failures.push(await shrink(env, afterBatch, arbitrary, seed, scenario, problems, options));
     }
     if (batchProblems.length > 0 && seeds.length > 1) {
       // Leaks and escapes cannot be told apart within a batch: each sequence again, alone.
       for (const { seed, scenario } of results) {
         if (failures.some((failure) => failure.seed === seed)) continue;
         const alone = await executeScenario(env, scenario);
-        const problems = [...alone.problems, ...(await afterBatch(env.escaped))];
+        const problems = [...alone.problems, ...(await afterBatch())];
         if (problems.length > 0)
-          failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
+          failures.push(await shrink(env, afterBatch, arbitrary, seed, scenario, problems, options));
       }
       if (!failures.some((failure) => seeds.includes(failure.seed))) {
         failures.push({
@@ -127,26 +135,20 @@ export function replayCommand(runtime: string, seed: number, runs = 1): string {
   return `npm run fuzz -- --runtime ${runtime} --seed ${seed} --runs ${runs}`;
 }
 
-/** Nothing left open and nothing escaped once a batch is over. */
-async function afterBatch(escaped: EscapedErrors): Promise<string[]> {
-  const deadline = performance.now() + LEAK_SETTLE_MS;
-  let live = liveResources();
-  while ((live.sockets > 0 || live.servers > 0) && performance.now() < deadline) {
-    await delay(20);
-    live = liveResources();
-  }
-  await delay(0);
-  const problems = escaped.drain();
-  if (live.sockets > 0 || live.servers > 0) {
-    problems.push(
-      `leaked ${live.sockets} socket(s) and ${live.servers} server(s) ${LEAK_SETTLE_MS} ms after the sequence`,
-    );
-  }
+/**
+ * Nothing left open (by core's count and by the runtime's own list, against what it held when the run
+ * began) and nothing escaped once a batch is over.
+ */
+async function leftBehind(env: FuzzRun, baseline: readonly string[]): Promise<string[]> {
+  const leak = await waitForNoLeaks(env.runtimeResources, baseline, 'the sequence');
+  const problems = env.escaped.drain();
+  if (leak) problems.push(leak);
   return problems;
 }
 
 async function shrink(
-  env: FuzzEnvironment & { runtime: RuntimeInfo; escaped: EscapedErrors },
+  env: FuzzRun,
+  afterBatch: () => Promise<string[]>,
   arbitrary: fc.Arbitrary<FuzzScenario>,
   seed: number,
   scenario: FuzzScenario,
@@ -159,7 +161,7 @@ async function shrink(
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (candidate) => {
       const result = await executeScenario(env, candidate);
-      const all = [...result.problems, ...(await afterBatch(env.escaped))];
+      const all = [...result.problems, ...(await afterBatch())];
       if (all.length > 0) smallest = { scenario: candidate, problems: all };
       return all.length === 0;
     }),

@@ -42,6 +42,8 @@ export interface FuzzScenario {
 /** The capability flags the model's predictions depend on. */
 export interface ModelCapabilities {
   truncationDetection: boolean;
+  /** False: a TLS 1.2 server cannot open the client's last alert, so its close_notify is `null`. */
+  tls12ServerCloseNotify: boolean;
   abortiveReset: boolean;
 }
 

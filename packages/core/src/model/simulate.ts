@@ -92,6 +92,8 @@ export function* worlds(scenario: FuzzScenario, capabilities: ModelCapabilities)
 class Simulation {
   readonly #scenario: FuzzScenario;
   readonly #capabilities: ModelCapabilities;
+  /** A reset passed on as a FIN whose own arrival, as a reset, is still to come. */
+  #resetBehindEnd = false;
   readonly #choose: Choose;
 
   #state: SocketState = 'open';
@@ -159,6 +161,12 @@ class Simulation {
       const arrived = this.#choose(waiting + 1, (n) => `${n} of ${waiting} peer action(s) arrived`);
       for (let i = 0; i < arrived; i++) this.#observe(this.#inFlight.shift()!);
     }
+    if (
+      this.#resetBehindEnd &&
+      this.#choose(2, (c) => (c ? 'the reset behind it arrived' : 'the reset behind it not yet')) === 1
+    ) {
+      this.#resetArrived();
+    }
     this.#maybeFlush();
     this.#maybeCloseTimer();
   }
@@ -171,13 +179,38 @@ class Simulation {
       this.#flush();
       this.#maybeCloseTimer();
     }
+    if (this.#resetBehindEnd) this.#resetArrived();
     // The peer's last steps: it reads again, reads to our end of stream, then sends its close_notify.
     this.#peerStopped = false;
+    this.#answerBeforeHandOver();
     this.#flush();
-    if (this.#peerCanSend && this.#state !== 'closed') {
-      this.#peerEnd(this.#capabilities.truncationDetection ? true : null);
-    }
+    if (this.#peerCanSend && this.#state !== 'closed') this.#peerEnd(this.#closeNotifyVerdict());
     if (this.#state !== 'closed' && this.#closeTimerArmed) this.#closeTimedOut();
+  }
+
+  #resetArrived(): void {
+    this.#resetBehindEnd = false;
+    this.#fail('ERR_CONNECTION_RESET');
+  }
+
+  /**
+   * Our close_notify is on the wire before the runtime reports it handed over (Node learns it when
+   * the FIN's write completes): a peer that reads it at once can answer before the release that a
+   * close() not waiting for the peer does at that report.
+   */
+  #answerBeforeHandOver(): void {
+    if (!this.#writeShut || this.#closeNotifySent || this.#state !== 'closing' || !this.#peerCanSend) return;
+    if (
+      this.#choose(2, (c) =>
+        c ? "the peer's answer came before the hand-over was reported" : 'hand-over reported first',
+      ) === 0
+    ) {
+      return;
+    }
+    this.#closeNotifySent = true;
+    this.#shutdownOutcome ??= 'ok';
+    this.#peerEnd(this.#closeNotifyVerdict());
+    this.#releaseWhenDone();
   }
 
   #issuePeer(command: PeerCommand): void {
@@ -212,7 +245,7 @@ class Simulation {
         ) {
           return;
         }
-        if (command.op === 'closeNotify') this.#peerEnd(this.#capabilities.truncationDetection ? true : null);
+        if (command.op === 'closeNotify') this.#peerEnd(this.#closeNotifyVerdict());
         else this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
         return;
       case 'rst':
@@ -229,13 +262,22 @@ class Simulation {
             return;
           default:
             this.#peerEnd(this.#capabilities.truncationDetection ? false : null);
-            this.#fail('ERR_CONNECTION_RESET');
+            this.#resetBehindEnd = true;
             return;
         }
       case 'garbage':
         this.#fail('ERR_TLS_PROTOCOL');
         return;
     }
+  }
+
+  /** What the adapter can say when the peer's close_notify ended its stream. */
+  #closeNotifyVerdict(): boolean | null {
+    const { truncationDetection, tls12ServerCloseNotify } = this.#capabilities;
+    if (!truncationDetection) return null;
+    const blind =
+      this.#scenario.role === 'server' && this.#scenario.tls === 'TLSv1.2' && !tls12ServerCloseNotify;
+    return blind ? null : true;
   }
 
   // ---- our calls -----------------------------------------------------------------------------
