@@ -13,8 +13,9 @@ export async function get(server: Server, path = '/') {
 
   let response = '';
   const decoder = new TextDecoder();
-  // Ends at the server's close_notify. A server that hangs up without one makes the loop throw
-  // ERR_TLS_TRUNCATED (or, with truncation: 'ignore', ends it with report.truncated === true).
+  // Ends at the server's close_notify. A server that hangs up without one (a bare FIN, a crash mid-
+  // record) makes the loop throw ERR_TLS_TRUNCATED, on every runtime (or, with truncation: 'ignore',
+  // ends it with report.truncated === true).
   for await (const chunk of socket.readable) response += decoder.decode(chunk, { stream: true });
 
   const report = await socket.closed; // never rejects: closeNotifyReceived, truncated, bytesRead, ...

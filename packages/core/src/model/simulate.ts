@@ -416,6 +416,19 @@ class Simulation {
       this.#release();
       return;
     }
+    // The runtime may not have reported our close_notify handed over although it was on the wire (Node
+    // learns it when the FIN's write completes), so the peer's answer can be in before the timer fires.
+    if (
+      this.#peerCanSend &&
+      !this.#peerEnded &&
+      this.#choose(2, (c) =>
+        c ? "the peer's answer came before the timer" : 'no answer before the timer',
+      ) === 1
+    ) {
+      this.#peerEnded = true;
+      this.#closeNotifyReceived = this.#closeNotifyVerdict();
+      this.#truncated = this.#closeNotifyReceived === null ? null : false;
+    }
     this.#error ??= 'ERR_CLOSE_TIMEOUT';
     this.#apply('failed');
     this.#rejectWrites(this.#error);
