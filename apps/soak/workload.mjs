@@ -3,6 +3,8 @@
 // both TLS versions, data checked by SHA-256 both ways. Returns the figures; the runtime's entry
 // (runtimes/<runtime>.mjs) supplies the adapter, the leak probes, GC and RSS.
 
+import { resourcesAdded } from '@closenotify/conformance';
+
 /**
  * How each connection ends, in turn. The client writes its payload first and the server answers
  * with its own; then:
@@ -147,7 +149,7 @@ async function settledLeaks(options, baseline) {
   const deadline = performance.now() + 5_000;
   for (;;) {
     const live = options.liveResources();
-    const runtime = added(options.runtimeResources(), baseline);
+    const runtime = resourcesAdded(options.runtimeResources(), baseline);
     const leaks = [
       ...(live.sockets > 0 ? [`${live.sockets} socket(s) live in core`] : []),
       ...(live.servers > 0 ? [`${live.servers} server(s) live in core`] : []),
@@ -156,17 +158,6 @@ async function settledLeaks(options, baseline) {
     if (leaks.length === 0 || performance.now() > deadline) return leaks;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function added(now, baseline) {
-  const remaining = new Map();
-  for (const entry of baseline) remaining.set(entry, (remaining.get(entry) ?? 0) + 1);
-  return now.filter((entry) => {
-    const left = remaining.get(entry) ?? 0;
-    if (left === 0) return true;
-    remaining.set(entry, left - 1);
-    return false;
-  });
 }
 
 const pathOf = (index) => SHUTDOWN_PATHS[index % SHUTDOWN_PATHS.length];

@@ -20,6 +20,7 @@ export {
   describe as describeError,
   EscapedErrors,
   type RunOptions,
+  resourcesAdded,
   runConformance,
   runEntry,
 } from './runner.ts';

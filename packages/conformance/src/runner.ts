@@ -192,7 +192,7 @@ async function checkRuntimeProbe(
 ): Promise<string | undefined> {
   const blind = (what: string, seen: string[]) =>
     `the runtime resource probe did not see ${what} (it listed ${JSON.stringify(seen)}): runtime-level leaks could not be detected`;
-  if (!added(withSocket, baseline).some((entry) => entry.startsWith('socket '))) {
+  if (!resourcesAdded(withSocket, baseline).some((entry) => entry.startsWith('socket '))) {
     return blind('an open socket', withSocket);
   }
   const afterSocket = await settledRuntime(probe, baseline);
@@ -200,20 +200,20 @@ async function checkRuntimeProbe(
   const server = await adapter.listen({ ...pki.server });
   const withListener = probe();
   await server.close();
-  if (!added(withListener, baseline).some((entry) => entry.startsWith('listener '))) {
+  if (!resourcesAdded(withListener, baseline).some((entry) => entry.startsWith('listener '))) {
     return blind('a listener', withListener);
   }
   const timer = setTimeout(() => {}, 60_000);
   const withTimer = probe();
   clearTimeout(timer);
-  if (!added(withTimer, baseline).includes('timer')) return blind('a pending timer', withTimer);
+  if (!resourcesAdded(withTimer, baseline).includes('timer')) return blind('a pending timer', withTimer);
   const after = await settledRuntime(probe, baseline);
   if (after.length > 0) return blind(`a listener and a timer go (still: ${after.join(', ')})`, probe());
   return undefined;
 }
 
 /** Entries of `now` beyond those in `baseline`, counting repeats ('timer' twice against once is one). */
-function added(now: readonly string[], baseline: readonly string[]): string[] {
+export function resourcesAdded(now: readonly string[], baseline: readonly string[]): string[] {
   const remaining = new Map<string, number>();
   for (const entry of baseline) remaining.set(entry, (remaining.get(entry) ?? 0) + 1);
   return now.filter((entry) => {
@@ -228,7 +228,7 @@ function added(now: readonly string[], baseline: readonly string[]): string[] {
 async function settledRuntime(probe: () => string[], baseline: readonly string[]): Promise<string[]> {
   const deadline = performance.now() + LEAK_SETTLE_MS;
   for (;;) {
-    const extra = added(probe(), baseline);
+    const extra = resourcesAdded(probe(), baseline);
     if (extra.length === 0 || performance.now() > deadline) return extra;
     await delay(20);
   }
@@ -314,7 +314,7 @@ export async function waitForNoLeaks(
     // Unhandled rejections and uncaught exceptions are reported on a later turn of the loop: give them one.
     await delay(0);
     const live = liveResources();
-    const runtime = probe ? added(probe(), baseline) : [];
+    const runtime = probe ? resourcesAdded(probe(), baseline) : [];
     if (live.sockets === 0 && live.servers === 0 && runtime.length === 0) return undefined;
     if (performance.now() > deadline) {
       const parts = [
