@@ -116,8 +116,15 @@ export class CipherStream extends Duplex {
     else callback();
   }
 
+  /**
+   * Hands the FIN to the raw socket, behind every ciphertext byte, and completes at once, as writes
+   * do: waiting for the kernel to take it made TLS report close_notify sent a loop turn or more after
+   * it left, long enough under load for the peer's reply to overtake it
+   * (`peer-close.fin-after-our-shutdown`). A raw socket that fails later destroys this stream.
+   */
   override _final(callback: (error?: Error | null) => void): void {
-    this.raw.end(() => callback());
+    this.raw.end();
+    callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -406,7 +406,7 @@ async function drive(
   problems.push(...checkWire(scenario, capabilities.abortiveReset, report, peerReport, peerKilled));
   if (problems.length > 0) {
     problems.push(
-      `(context: report ${JSON.stringify({ ...report, error: report.error?.code, durationMs: undefined })}; states ${states.join(' → ')}; wire ${peerReport.wireSummary}; peer log ${peerReport.log.map((entry) => entry.text).join(' | ')})`,
+      `(context: report ${JSON.stringify({ ...report, error: report.error && `${report.error.code}: ${report.error.message}`, durationMs: undefined })}; states ${states.join(' → ')}; wire ${peerReport.wireSummary}; peer log ${peerReport.log.map((entry) => entry.text).join(' | ')})`,
     );
   }
   return verdict.worlds;

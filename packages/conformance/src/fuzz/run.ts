@@ -80,8 +80,7 @@ export async function runFuzz(
         ...result.problems,
         ...(batchProblems.length > 0 && seeds.length === 1 ? batchProblems : []),
       ];
-      if (problems.length > 0)
-        failures.push(await shrink(env, afterBatch, arbitrary, seed, scenario, problems, options));
+      if (problems.length > 0) failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
     }
     if (batchProblems.length > 0 && seeds.length > 1) {
       // Leaks and escapes cannot be told apart within a batch: each sequence again, alone.
@@ -90,7 +89,7 @@ export async function runFuzz(
         const alone = await executeScenario(env, scenario);
         const problems = [...alone.problems, ...(await afterBatch())];
         if (problems.length > 0)
-          failures.push(await shrink(env, afterBatch, arbitrary, seed, scenario, problems, options));
+          failures.push(await shrink(env, arbitrary, seed, scenario, problems, options));
       }
       if (!failures.some((failure) => seeds.includes(failure.seed))) {
         failures.push({
@@ -148,7 +147,6 @@ async function leftBehind(env: FuzzRun, baseline: readonly string[]): Promise<st
 
 async function shrink(
   env: FuzzRun,
-  afterBatch: () => Promise<string[]>,
   arbitrary: fc.Arbitrary<FuzzScenario>,
   seed: number,
   scenario: FuzzScenario,
@@ -160,8 +158,10 @@ async function shrink(
   let smallest: { scenario: FuzzScenario; problems: string[] } | undefined;
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (candidate) => {
+      // Taken per candidate: fast-check's own time limit keeps a timer pending while it shrinks.
+      const before = env.runtimeResources?.() ?? [];
       const result = await executeScenario(env, candidate);
-      const all = [...result.problems, ...(await afterBatch())];
+      const all = [...result.problems, ...(await leftBehind(env, before))];
       if (all.length > 0) smallest = { scenario: candidate, problems: all };
       return all.length === 0;
     }),
