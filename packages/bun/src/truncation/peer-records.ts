@@ -103,7 +103,9 @@ export class PeerRecords {
       }
     }
     if (type === HANDSHAKE) this.sawHello = true;
-    if (type === HANDSHAKE && !this.serverRandom) {
+    // Only before ChangeCipherSpec is a TLS 1.2 handshake record in the clear: the encrypted Finished
+    // after it is one too, and its first byte is ciphertext, which is 2 about once in 256 connections.
+    if (type === HANDSHAKE && !this.serverRandom && !this.#cipherChanged) {
       const record = joined(this.#parts);
       // A ServerHello opens its record: handshake type, 3-byte length, version, then the random.
       if (record[HEADER] === SERVER_HELLO && record.length >= HEADER + 38) {

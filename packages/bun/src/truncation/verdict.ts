@@ -142,7 +142,7 @@ function tls12Verdict(input: VerdictInput, last: Uint8Array): boolean | null {
   // A CBC suite (BoringSSL still offers a few to TLS 1.2 peers) is not opened here.
   if (!suite) return null;
   // A server never sees its own hello random: without it no key opens the record, whatever the key
-  // log holds (and Bun does not always log a server's master secret by the time its peer ends).
+  // log holds.
   const serverRandom = records.serverRandom;
   if (!serverRandom) return null;
   const logged = keyLog.get('CLIENT_RANDOM');
