@@ -555,8 +555,10 @@ async function checkData(
   // Only a socket that says its close_notify went out promises that everything before it did: an
   // abort drops what was queued (and without abortiveReset the runtime's background close_notify then
   // follows the dropped bytes).
+  // An abort's RST also discards what the peer's kernel held unread, close_notify or not.
   if (
     report.closeNotifySent &&
+    report.initiator !== 'abort' &&
     peerReport.ended &&
     ourCloseNotifyOnWire &&
     got.bytes !== report.bytesWritten
