@@ -3,7 +3,7 @@
 // both TLS versions, data checked by SHA-256 both ways. Returns the figures; the runtime's entry
 // (runtimes/<runtime>.mjs) supplies the adapter, the leak probes, GC and RSS.
 
-import { resourcesAdded } from '@closenotify/conformance';
+import { leftLive } from '@closenotify/conformance';
 
 /**
  * How each connection ends, in turn. The client writes its payload first and the server answers
@@ -146,18 +146,12 @@ export async function soak(options) {
 
 /** What is still live after the run: core's counts and the runtime's own list, given time to settle. */
 async function settledLeaks(options, baseline) {
-  const deadline = performance.now() + 5_000;
-  for (;;) {
-    const live = options.liveResources();
-    const runtime = resourcesAdded(options.runtimeResources(), baseline);
-    const leaks = [
-      ...(live.sockets > 0 ? [`${live.sockets} socket(s) live in core`] : []),
-      ...(live.servers > 0 ? [`${live.servers} server(s) live in core`] : []),
-      ...runtime.map((entry) => `runtime: ${entry}`),
-    ];
-    if (leaks.length === 0 || performance.now() > deadline) return leaks;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const left = await leftLive(options.runtimeResources, baseline, 5_000, options.liveResources);
+  return [
+    ...(left.sockets > 0 ? [`${left.sockets} socket(s) live in core`] : []),
+    ...(left.servers > 0 ? [`${left.servers} server(s) live in core`] : []),
+    ...left.runtime.map((entry) => `runtime: ${entry}`),
+  ];
 }
 
 const pathOf = (index) => SHUTDOWN_PATHS[index % SHUTDOWN_PATHS.length];

@@ -19,8 +19,9 @@ export {
   checkLeakAccounting,
   describe as describeError,
   EscapedErrors,
+  type LeftLive,
+  leftLive,
   type RunOptions,
-  resourcesAdded,
   runConformance,
   runEntry,
 } from './runner.ts';

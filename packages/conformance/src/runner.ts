@@ -213,7 +213,7 @@ async function checkRuntimeProbe(
 }
 
 /** Entries of `now` beyond those in `baseline`, counting repeats ('timer' twice against once is one). */
-export function resourcesAdded(now: readonly string[], baseline: readonly string[]): string[] {
+function resourcesAdded(now: readonly string[], baseline: readonly string[]): string[] {
   const remaining = new Map<string, number>();
   for (const entry of baseline) remaining.set(entry, (remaining.get(entry) ?? 0) + 1);
   return now.filter((entry) => {
@@ -302,31 +302,50 @@ export async function runEntry(
   return { ...base, status, message, durationMs: Math.round(performance.now() - started) };
 }
 
-/** After cleanup: nothing live in core, and nothing the runtime holds beyond what it held before the case. */
-/** Core's counts at zero and the runtime holding nothing beyond `baseline`, within LEAK_SETTLE_MS; else why not. */
+/** What is still live once it has had time to go: core's counts and the runtime's entries beyond a baseline. */
+export interface LeftLive {
+  sockets: number;
+  servers: number;
+  runtime: string[];
+}
+
+/**
+ * Waits up to `settleMs` for core's counts to reach zero and the runtime to hold nothing beyond
+ * `baseline`, and returns what is left (all zero and empty when nothing leaked). `live` is core's
+ * counter as the caller imported it.
+ */
+export async function leftLive(
+  probe: RunOptions['runtimeResources'],
+  baseline: readonly string[],
+  settleMs = LEAK_SETTLE_MS,
+  live: () => { sockets: number; servers: number } = liveResources,
+): Promise<LeftLive> {
+  const deadline = performance.now() + settleMs;
+  for (;;) {
+    // Unhandled rejections and uncaught exceptions are reported on a later turn of the loop: give them one.
+    await delay(0);
+    const { sockets, servers } = live();
+    const runtime = probe ? resourcesAdded(probe(), baseline) : [];
+    const clean = sockets === 0 && servers === 0 && runtime.length === 0;
+    if (clean || performance.now() > deadline) return { sockets, servers, runtime };
+    await delay(20);
+  }
+}
+
+/** After cleanup: nothing live in core, and nothing the runtime holds beyond `baseline`; else why not. */
 export async function waitForNoLeaks(
   probe: RunOptions['runtimeResources'],
   baseline: readonly string[],
   after = 'the case and its cleanup',
 ): Promise<string | undefined> {
-  const deadline = performance.now() + LEAK_SETTLE_MS;
-  for (;;) {
-    // Unhandled rejections and uncaught exceptions are reported on a later turn of the loop: give them one.
-    await delay(0);
-    const live = liveResources();
-    const runtime = probe ? resourcesAdded(probe(), baseline) : [];
-    if (live.sockets === 0 && live.servers === 0 && runtime.length === 0) return undefined;
-    if (performance.now() > deadline) {
-      const parts = [
-        ...(live.sockets > 0 || live.servers > 0
-          ? [`leaked ${live.sockets} socket(s) and ${live.servers} server(s) by core's count`]
-          : []),
-        ...(runtime.length > 0 ? [`the runtime still holds ${runtime.join(', ')}`] : []),
-      ];
-      return `${parts.join('; ')} ${LEAK_SETTLE_MS} ms after ${after}`;
-    }
-    await delay(20);
-  }
+  const { sockets, servers, runtime } = await leftLive(probe, baseline);
+  const parts = [
+    ...(sockets > 0 || servers > 0
+      ? [`leaked ${sockets} socket(s) and ${servers} server(s) by core's count`]
+      : []),
+    ...(runtime.length > 0 ? [`the runtime still holds ${runtime.join(', ')}`] : []),
+  ];
+  return parts.length === 0 ? undefined : `${parts.join('; ')} ${LEAK_SETTLE_MS} ms after ${after}`;
 }
 
 export function describe(error: unknown): string {
