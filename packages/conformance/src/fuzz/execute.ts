@@ -402,7 +402,17 @@ async function drive(
     );
   }
   problems.push(...checkStates(states));
-  problems.push(...(await checkData(scenario, report, readChunks, outbound, watched, peerReport)));
+  problems.push(
+    ...(await checkData(
+      scenario,
+      report,
+      readChunks,
+      outbound,
+      watched,
+      peerReport,
+      capabilities.abortiveReset,
+    )),
+  );
   problems.push(...checkWire(scenario, capabilities.abortiveReset, report, peerReport, peerKilled));
   if (problems.length > 0) {
     problems.push(
@@ -472,6 +482,7 @@ async function checkData(
   outbound: readonly Uint8Array[],
   watched: ReadonlyMap<number, Watched>,
   peerReport: PeerReport,
+  abortiveReset: boolean,
 ): Promise<string[]> {
   const problems: string[] = [];
   // Inbound: what the peer sends is known byte for byte (each send step has its own seed).
@@ -554,11 +565,12 @@ async function checkData(
   );
   // Only a socket that says its close_notify went out promises that everything before it did: an
   // abort drops what was queued (and without abortiveReset the runtime's background close_notify then
-  // follows the dropped bytes).
-  // An abort's RST also discards what the peer's kernel held unread, close_notify or not.
+  // follows the dropped bytes). A RST of ours (an abort's, or the kernel's at a release with the peer's
+  // bytes unread) also discards what the peer's kernel held unread, close_notify or not.
   if (
     report.closeNotifySent &&
     report.initiator !== 'abort' &&
+    !resetByUs(scenario, abortiveReset, report, peerReport) &&
     peerReport.ended &&
     ourCloseNotifyOnWire &&
     got.bytes !== report.bytesWritten
@@ -568,6 +580,25 @@ async function checkData(
     );
   }
   return problems;
+}
+
+/**
+ * Our side reset the connection: abort() on a runtime that can, or the kernel when we released a
+ * connection whose peer sent bytes we never took (a close() that does not wait for the peer while it
+ * keeps sending). Such a RST drops whatever the kernels on its way still held: a close_notify handed
+ * over just before, and what the peer's kernel held unread. closeNotifySent says we handed it over, not
+ * that it arrived (spec §3, "closeNotifySent").
+ */
+function resetByUs(
+  scenario: FuzzScenario,
+  abortiveReset: boolean,
+  report: CloseReport,
+  peerReport: PeerReport,
+): boolean {
+  if (report.initiator === 'abort' && abortiveReset) return true;
+  const ours: Direction = scenario.role === 'client' ? 'c2s' : 's2c';
+  const unreadAtRelease = peerReport.sent.bytes > report.bytesRead + report.bytesDiscarded;
+  return unreadAtRelease && peerReport.wire.some((event) => event.dir === ours && event.kind === 'rst');
 }
 
 function checkWire(
@@ -585,15 +616,12 @@ function checkWire(
       (event) => event.dir === dir && event.kind === 'alert' && event.description === 'close_notify',
     );
   const ourCloseNotify = alert(ours);
-  // An abort's RST drops whatever the kernel still held, a close_notify handed over just before included.
-  // So does the kernel's own RST when we release a connection whose peer sent bytes we never took
-  // (close() that does not wait for the peer, while it keeps sending): closeNotifySent says we handed
-  // it over, not that it arrived (spec §3, "closeNotifySent").
-  const unreadAtRelease = peerReport.sent.bytes > report.bytesRead + report.bytesDiscarded;
-  const kernelReset =
-    unreadAtRelease && peerReport.wire.some((event) => event.dir === ours && event.kind === 'rst');
-  const resetByUs = (report.initiator === 'abort' && abortiveReset) || kernelReset;
-  if (report.closeNotifySent && !peerKilled && !resetByUs && !ourCloseNotify) {
+  if (
+    report.closeNotifySent &&
+    !peerKilled &&
+    !resetByUs(scenario, abortiveReset, report, peerReport) &&
+    !ourCloseNotify
+  ) {
     problems.push('report.closeNotifySent is true, but no close_notify of ours crossed the wire');
   }
   // Without abortiveReset the runtime cannot drop a connection without its close_notify: abort() and
