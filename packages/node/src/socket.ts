@@ -32,6 +32,12 @@
  *   leaves the TCP handle open for good (Node has marked it closing): the descriptor leaks and keeps
  *   the process alive. A close() whose flush grace runs out in that window is closed like a release
  *   instead. `close.bounded.no-wait-grace-after-fin-queued`, `server.close.bounded.no-wait-grace-after-fin-queued`.
+ * - Over a Duplex our close_notify leaves a loop turn or more before TLS reports the shutdown done
+ *   (JSStreamSocket completes the write, then the shutdown, each through setImmediate): under load the
+ *   peer's reply, a bare FIN, overtook the report and failed shutdown('write') although our close_notify
+ *   had gone out. While a shutdown is in flight with nothing of ours waiting for the kernel, the peer's
+ *   end is reported right after the shutdown settles, so core hears them in the order they happened.
+ *   `peer-close.fin-after-our-shutdown`.
  * - A write after `end()` destroys the whole socket, read half included: core refuses such
  *   writes before they reach Node. `shutdown-write.write-after-rejects`.
  * - A TLS error in the middle of a stream emits 'error' but never closes the socket: core
@@ -168,6 +174,8 @@ class NodeTransport implements Transport {
   /** While the handshake runs, and after it failed: events end the attempt instead of reaching core. */
   #handshake: Handshake | undefined;
   #drained: Promise<void> | undefined;
+  /** shutdownWrite() until it settles. */
+  #shuttingDown: Promise<void> | undefined;
 
   private constructor(tls: TLSSocket, cipher: CipherStream, sink: TransportSink, handshake: Handshake) {
     this.#tls = tls;
@@ -226,7 +234,7 @@ class NodeTransport implements Transport {
 
   shutdownWrite(): Promise<void> {
     const tls = this.#tls;
-    return new Promise<void>((resolve, reject) => {
+    const shuttingDown = new Promise<void>((resolve, reject) => {
       // Deferred: end() inside a read callback loses the records Node already buffered.
       setImmediate(() => {
         if (tls.destroyed) {
@@ -246,6 +254,12 @@ class NodeTransport implements Transport {
         tls.end();
       });
     });
+    this.#shuttingDown = shuttingDown;
+    const settled = (): void => {
+      this.#shuttingDown = undefined;
+    };
+    shuttingDown.then(settled, settled);
+    return shuttingDown;
   }
 
   pause(): void {
@@ -300,6 +314,18 @@ class NodeTransport implements Transport {
   }
 
   #ended(): void {
-    if (!this.#handshake) this.#sink.end(this.#cipher.closeNotifyReceived());
+    if (this.#handshake) return;
+    const closeNotify = this.#cipher.closeNotifyReceived();
+    const shuttingDown = this.#shuttingDown;
+    // Our close_notify (or what precedes it) waits only for JSStreamSocket's loop turns, not for the
+    // peer: the shutdown settles first, and core takes it before the end (reactions run in the order
+    // they were registered, and core's came with the call). Output stuck behind a peer that stopped
+    // reading could wait forever: the end is not held for it.
+    if (shuttingDown && this.#tls.writableLength === 0 && !this.#raw.writableNeedDrain) {
+      const report = (): void => this.#sink.end(closeNotify);
+      shuttingDown.then(report, report);
+      return;
+    }
+    this.#sink.end(closeNotify);
   }
 }
