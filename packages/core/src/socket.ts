@@ -3,13 +3,26 @@
  * state, the read queue, the write queue, close_notify ordering, the timers and the close report;
  * an adapter only supplies a Transport and reports runtime events through the TransportSink.
  */
+import { assertSupported } from './connect.ts';
 import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
-import type { ResolvedSocketOptions } from './options.ts';
+import {
+  type ResolvedConnectOptions,
+  type ResolvedSocketOptions,
+  resolveStartTlsOptions,
+} from './options.ts';
+import { upgradeRefusal } from './starttls.ts';
 import { nextState, type SocketEvent } from './state.ts';
-import type { OpenContext, OpenedTransport, OpenTransport, Transport, TransportSink } from './transport.ts';
+import type {
+  OpenContext,
+  OpenedTransport,
+  OpenTransport,
+  Transport,
+  TransportSink,
+  UpgradeTransport,
+} from './transport.ts';
 import type {
   Capabilities,
   CloseInitiator,
@@ -18,6 +31,7 @@ import type {
   ShutdownableSecureSocket,
   ShutdownHow,
   SocketState,
+  StartTlsOptions,
 } from './types.ts';
 
 /** Inbound bytes queued before the transport is paused; reading resumes below the low mark. */
@@ -67,6 +81,18 @@ function rejected(error: SecureSocketError): Promise<never> {
   promise.catch(ignore);
   return promise;
 }
+
+/** Which side of the connection a socket is, and whether it starts in plaintext (STARTTLS). */
+export interface SocketMode {
+  role: 'client' | 'server';
+  plaintext: boolean;
+}
+
+/**
+ * How establish() starts: a client's connect, a server's accepted connection (TCP is up), or the
+ * handshake of startTls() over a connection a plaintext socket handed over.
+ */
+export type EstablishStart = 'connect' | 'accept' | 'upgrade';
 
 interface PendingWrite {
   chunk: Uint8Array;
@@ -132,6 +158,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   #state: SocketState = 'connecting';
   readonly #options: ResolvedSocketOptions;
+  readonly #mode: SocketMode;
   readonly #startedAt = performance.now();
   #transport: Transport | undefined;
   readonly #opened = new Deferred<SessionInfo>();
@@ -179,6 +206,14 @@ export class SecureSocket implements ShutdownableSecureSocket {
   /** close() with a timeout waits for the peer's close_notify; close({ timeoutMs: 0 }) does not. */
   #closeWaitsForPeer = true;
 
+  // STARTTLS (plaintext sockets only).
+  /** The adapter's handshake over this plaintext connection. */
+  #upgrade: UpgradeTransport | undefined;
+  /** startTls() was called: every method rejects with this, and the connection is no longer ours. */
+  #detached: SecureSocketError | undefined;
+  /** The connection went on in the socket startTls() returned. */
+  #upgraded = false;
+
   #bytesRead = 0;
   #bytesWritten = 0;
   #bytesDiscarded = 0;
@@ -195,8 +230,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
     };
   }
 
-  constructor(options: ResolvedSocketOptions, capabilities: Capabilities) {
+  constructor(options: ResolvedSocketOptions, capabilities: Capabilities, mode: SocketMode) {
     this.#options = options;
+    this.#mode = mode;
     this.capabilities = capabilities;
     socketOpened();
   }
@@ -240,6 +276,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   // ---- reading -------------------------------------------------------------------------------
 
   read(): Promise<Uint8Array | null> {
+    // Before the queue: what a detached socket still holds is judged by startTls(), never read.
+    if (this.#detached) return rejected(this.#detached);
     const chunk = this.#inbound.shift();
     if (chunk !== undefined) {
       this.#inboundBytes -= chunk.byteLength;
@@ -321,9 +359,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     this.#peerEnded = true;
     this.#firstToShut ??= 'peer';
-    this.#closeNotifyReceived = closeNotify;
-    this.#truncated = closeNotify === null ? null : !closeNotify;
-    if (closeNotify === false && this.#options.truncation === 'error' && !this.#readDone) {
+    // Plain TCP has no close_notify: its FIN is the clean end, never a truncation.
+    const verdict = this.#mode.plaintext ? true : closeNotify;
+    this.#closeNotifyReceived = this.#mode.plaintext ? false : closeNotify;
+    this.#truncated = verdict === null ? null : !verdict;
+    if (verdict === false && this.#options.truncation === 'error' && !this.#readDone) {
       this.#fail(
         new SecureSocketError(
           'ERR_TLS_TRUNCATED',
@@ -333,10 +373,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
       );
       return;
     }
-    const wasPlaintext = this.#state === 'plaintext';
     this.#apply('peerEnded');
     this.#finishReading(false);
-    if (!this.#options.allowHalfOpen && !wasPlaintext) this.#shutdownWrite();
+    if (!this.#options.allowHalfOpen) this.#shutdownWrite();
     this.#releaseWhenDone();
   }
 
@@ -363,6 +402,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   #writeRefusal(): SecureSocketError | undefined {
+    if (this.#detached) return this.#detached;
     if (this.#error) return this.#error;
     if (this.#writeShutdown) {
       return new SecureSocketError(
@@ -432,6 +472,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
   // ---- shutdown and close --------------------------------------------------------------------
 
   shutdown(how: ShutdownHow): Promise<void> {
+    if (this.#detached) return rejected(this.#detached);
     switch (how) {
       case 'read':
         this.#shutdownRead();
@@ -453,7 +494,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   #shutdownRead(): void {
-    if (this.#readShutLocally || this.#state === 'closed' || this.#state === 'plaintext') return;
+    if (this.#readShutLocally || this.#state === 'closed') return;
     this.#readShutLocally = true;
     this.#firstToShut ??= 'local';
     this.#apply('readShutdown');
@@ -467,12 +508,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#state === 'closed') {
       if (this.#closeNotifySent) this.#writeShutdown.resolve();
       else this.#writeShutdown.reject(this.#closedError('shutdown'));
-    } else if (this.#state === 'plaintext') {
-      this.#writeShutdown.reject(
-        new SecureSocketError('ERR_UNSUPPORTED', 'shutdown() needs TLS: call startTls() or close() first', {
-          phase: 'shutdown',
-        }),
-      );
     } else {
       this.#firstToShut ??= 'local';
       this.#apply('writeShutdown');
@@ -520,6 +555,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
         ),
       );
     }
+    // A detached socket has nothing left to close; its report says where the connection went.
+    if (this.#detached) return this.closed;
     this.#closeCall ??= this.#beginClose(timeoutMs);
     return this.#closeCall;
   }
@@ -536,7 +573,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     const bound = Math.min(Math.max(timeoutMs, CLOSE_FLUSH_GRACE_MS), MAX_TIMEOUT_MS);
     this.#closeTimer = setTimeout(() => this.#closeTimedOut(bound), bound);
     this.#shutdownRead();
-    if (this.#state !== 'plaintext') this.#shutdownWrite();
+    this.#shutdownWrite();
     this.#releaseWhenDone();
     return this.closed;
   }
@@ -582,7 +619,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   abort(reason?: unknown): void {
-    if (this.#state === 'closed') return;
+    // After startTls() the connection is the secure socket's: aborting this one must not touch it.
+    if (this.#state === 'closed' || this.#detached) return;
     const error = new SecureSocketError('ERR_ABORTED', 'The socket was aborted', {
       phase: this.#phase(),
       cause: reason,
@@ -602,9 +640,118 @@ export class SecureSocket implements ShutdownableSecureSocket {
     await this.close();
   }
 
+  // ---- STARTTLS ------------------------------------------------------------------------------
+
+  startTls(options?: StartTlsOptions): Promise<ShutdownableSecureSocket> {
+    if (this.#detached) return rejected(this.#detached);
+    if (!this.#mode.plaintext) {
+      return rejected(
+        new SecureSocketError(
+          'ERR_UNSUPPORTED',
+          "startTls() upgrades plaintext sockets only (secureTransport: 'starttls')",
+          { phase: 'handshake' },
+        ),
+      );
+    }
+    if (this.#state !== 'plaintext' || !this.#upgrade) {
+      return rejected(
+        this.#error ??
+          new SecureSocketError('ERR_SOCKET_CLOSED', 'startTls() needs an open plaintext connection', {
+            phase: 'handshake',
+          }),
+      );
+    }
+    let options_: ResolvedSocketOptions;
+    try {
+      options_ = resolveStartTlsOptions(this.#options, options, this.#mode.role);
+      if (this.#mode.role === 'client')
+        assertSupported(options_ as ResolvedConnectOptions, this.capabilities);
+    } catch (cause) {
+      return rejected(toSecureSocketError(cause, 'handshake'));
+    }
+    // Detached from here on: nothing more is handed to this socket's reader, and writes are refused.
+    this.#detached = new SecureSocketError(
+      'ERR_SOCKET_DETACHED',
+      'startTls() took this connection: use the socket it returned',
+      { phase: this.#phase() },
+    );
+    this.#clearIdleTimer();
+    const readers = this.#readers;
+    this.#readers = [];
+    for (const reader of readers) reader.reject(this.#detached);
+    return this.#handOver(options_, this.#upgrade);
+  }
+
+  async #handOver(
+    options: ResolvedSocketOptions,
+    upgrade: UpgradeTransport,
+  ): Promise<ShutdownableSecureSocket> {
+    // What write() accepted goes out first, in plaintext: usually the STARTTLS request itself.
+    await this.#writesFlushed();
+    if (this.#state !== 'plaintext') {
+      const error =
+        this.#error ??
+        new SecureSocketError(
+          'ERR_SOCKET_CLOSED',
+          'The connection ended before the TLS handshake could start',
+          {
+            phase: 'handshake',
+          },
+        );
+      this.#fail(error);
+      throw error;
+    }
+    const unread = this.#takeUnread();
+    const refusal = upgradeRefusal(this.#mode.role, unread);
+    if (refusal) {
+      this.#bytesDiscarded += unread?.byteLength ?? 0;
+      this.#fail(refusal, 'reset');
+      throw refusal;
+    }
+    // TLS reads the connection from here on; a paused plaintext reader must not hold it back.
+    if (this.#paused) this.#resume();
+    this.#transport = undefined;
+    this.#upgraded = true;
+    this.#apply('upgraded');
+    this.#finish();
+    const secure = new SecureSocket(options, this.capabilities, { role: this.#mode.role, plaintext: false });
+    const client = this.#mode.role === 'client';
+    return secure.establish(
+      (context) =>
+        upgrade(context, {
+          options: client ? (options as ResolvedConnectOptions) : undefined,
+          received: client ? undefined : unread,
+        }),
+      'upgrade',
+    );
+  }
+
+  async #writesFlushed(): Promise<void> {
+    for (;;) {
+      const waiting = this.#inFlightWrite?.promise ?? this.#writeQueue.at(-1)?.done.promise;
+      if (waiting === undefined || this.#state === 'closed') return;
+      await waiting.catch(ignore);
+    }
+  }
+
+  /** The bytes received and never read, as one buffer, taken out of the read queue and its counts. */
+  #takeUnread(): Uint8Array | undefined {
+    if (this.#inboundBytes === 0) return undefined;
+    const unread = new Uint8Array(this.#inboundBytes);
+    let offset = 0;
+    for (const chunk of this.#inbound) {
+      unread.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    this.#bytesRead -= this.#inboundBytes;
+    this.#inbound = [];
+    this.#inboundBytes = 0;
+    return unread;
+  }
+
   // ---- failure and the end -------------------------------------------------------------------
 
-  #fail(error: SecureSocketError): void {
+  #fail(error: SecureSocketError, letGoBy: 'release' | 'reset' = 'release'): void {
     if (this.#state === 'closed') return;
     this.#error = error;
     this.#initiator ??= 'error';
@@ -615,7 +762,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       this.#finishReading(false);
     }
     this.#rejectWrites(error);
-    this.#letGoError ??= letGo(transport, 'release');
+    this.#letGoError ??= letGo(transport, letGoBy);
     this.#finish();
   }
 
@@ -665,7 +812,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#error) this.#opened.reject(this.#error);
     const report: CloseReport = {
       initiator: this.#initiator ?? this.#firstToShut ?? 'local',
-      closeNotifySent: this.#closeNotifySent,
+      // A plaintext socket's write side ends with a bare FIN.
+      closeNotifySent: this.#closeNotifySent && !this.#mode.plaintext,
       closeNotifyReceived: this.#closeNotifyReceived,
       truncated: this.#truncated,
       bytesRead: this.#bytesRead,
@@ -676,6 +824,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     // The socket's own error stays the report's: reads and writes already rejected with it.
     const error = this.#error ?? this.#letGoError;
     if (error) report.error = error;
+    if (this.#upgraded) report.upgraded = true;
     this.#closed.resolve(report);
   }
 
@@ -735,9 +884,13 @@ export class SecureSocket implements ShutdownableSecureSocket {
   // ---- establishing (used by connectWith / listenWith) ---------------------------------------
 
   /** Runs the adapter's open() under the handshake timeout and the caller's signal. */
-  async establish(open: OpenTransport, options: { accepted: boolean }): Promise<this> {
+  async establish(open: OpenTransport, start: EstablishStart): Promise<this> {
     const { handshakeTimeoutMs, signal } = this.#options;
-    if (options.accepted) this.#apply('connected');
+    if (start === 'accept') this.#apply(this.#mode.plaintext ? 'connectedPlaintext' : 'connected');
+    if (start === 'upgrade') {
+      this.#apply('connectedPlaintext');
+      this.#apply('startTls');
+    }
     if (signal?.aborted) {
       const error = this.#abortedBySignal(signal);
       this.#fail(error);
@@ -794,15 +947,21 @@ export class SecureSocket implements ShutdownableSecureSocket {
       sink: this.#sink,
       signal,
       connected: () => {
-        if (this.#state === 'connecting') this.#apply('connected');
+        // A plaintext socket has no handshake: it is open (plaintext) once attached.
+        if (this.#state === 'connecting' && !this.#mode.plaintext) this.#apply('connected');
       },
     };
   }
 
-  #attach({ transport, session }: OpenedTransport): void {
+  #attach({ transport, session, upgrade }: OpenedTransport): void {
     this.#transport = transport;
-    if (this.#state === 'connecting') this.#apply('connected');
-    this.#apply('handshakeComplete');
+    if (this.#mode.plaintext) {
+      this.#upgrade = upgrade;
+      if (this.#state === 'connecting') this.#apply('connectedPlaintext');
+    } else {
+      if (this.#state === 'connecting') this.#apply('connected');
+      this.#apply('handshakeComplete');
+    }
     this.#opened.resolve(session);
     if (this.#paused) this.#pause();
     const { signal, idleTimeoutMs } = this.#options;
