@@ -619,8 +619,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   abort(reason?: unknown): void {
-    // After startTls() the connection is the secure socket's: aborting this one must not touch it.
-    if (this.#state === 'closed' || this.#detached) return;
+    // Once startTls() handed the connection over this socket is closed, and aborting it touches nothing.
+    if (this.#state === 'closed') return;
     const error = new SecureSocketError('ERR_ABORTED', 'The socket was aborted', {
       phase: this.#phase(),
       cause: reason,
@@ -687,7 +687,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     upgrade: UpgradeTransport,
   ): Promise<ShutdownableSecureSocket> {
     // What write() accepted goes out first, in plaintext: usually the STARTTLS request itself.
-    await this.#writesFlushed();
+    await this.#writesFlushed(options.handshakeTimeoutMs);
     if (this.#state !== 'plaintext') {
       const error =
         this.#error ??
@@ -726,11 +726,28 @@ export class SecureSocket implements ShutdownableSecureSocket {
     );
   }
 
-  async #writesFlushed(): Promise<void> {
-    for (;;) {
-      const waiting = this.#inFlightWrite?.promise ?? this.#writeQueue.at(-1)?.done.promise;
-      if (waiting === undefined || this.#state === 'closed') return;
-      await waiting.catch(ignore);
+  /** Until every accepted write was taken; a peer that takes nothing fails the upgrade at its timeout. */
+  async #writesFlushed(limitMs: number): Promise<void> {
+    if (!this.#writesPending()) return;
+    const timer =
+      limitMs > 0
+        ? setTimeout(() => {
+            const error = new SecureSocketError(
+              'ERR_HANDSHAKE_TIMEOUT',
+              `startTls(): the bytes written before it were not taken within ${limitMs} ms`,
+              { phase: 'handshake' },
+            );
+            this.#fail(error, 'reset');
+          }, limitMs)
+        : undefined;
+    try {
+      for (;;) {
+        const waiting = this.#inFlightWrite?.promise ?? this.#writeQueue.at(-1)?.done.promise;
+        if (waiting === undefined || this.#state === 'closed') return;
+        await waiting.catch(ignore);
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
