@@ -1,10 +1,13 @@
 /**
  * The lifecycle engine: one `SecureSocket` per connection, the same on every runtime. It owns the
- * state, the read queue, the write queue, close_notify ordering, the timers and the close report;
- * an adapter only supplies a Transport and reports runtime events through the TransportSink.
+ * state and the close choreography (close_notify ordering, the timers, the close report), the
+ * handshake and the STARTTLS hand-over; its read side (read-side.ts) and write side (write-side.ts)
+ * keep the queues. An adapter only supplies a Transport and reports runtime events through the
+ * TransportSink.
  */
 import { assertSupported } from './connect.ts';
 import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
+import { Deferred, ignore, RESOLVED, rejected } from './deferred.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
@@ -13,6 +16,7 @@ import {
   type ResolvedSocketOptions,
   resolveStartTlsOptions,
 } from './options.ts';
+import { type Pacer, ReadSide } from './read-side.ts';
 import { upgradeRefusal } from './starttls.ts';
 import { nextState, type SocketEvent } from './state.ts';
 import type {
@@ -33,54 +37,9 @@ import type {
   SocketState,
   StartTlsOptions,
 } from './types.ts';
+import { type WriteHost, WriteSide } from './write-side.ts';
 
-/** Inbound bytes queued before the transport is paused; reading resumes below the low mark. */
-const PAUSE_AT_BYTES = 128 * 1024;
-const RESUME_BELOW_BYTES = 32 * 1024;
-
-const RESOLVED: Promise<void> = Promise.resolve();
 const encoder = new TextEncoder();
-const ignore = (): void => {};
-
-/**
- * A promise settled from outside, whose rejection never counts as unhandled: a caller that ignores
- * a returned promise must not crash the process (spec §3, invariant 4); a caller that awaits it
- * still sees the error. The handler that marks it handled is attached only when it rejects (not on
- * every read of the data path), and the settle functions are dropped once it settled, so a
- * long-lived socket keeps only its promises.
- */
-class Deferred<T> {
-  readonly promise: Promise<T>;
-  #resolve: ((value: T) => void) | undefined;
-  #reject: ((error: unknown) => void) | undefined;
-
-  constructor() {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-  }
-
-  resolve(value: T): void {
-    const resolve = this.#resolve;
-    this.#resolve = this.#reject = undefined;
-    resolve?.(value);
-  }
-
-  reject(error: unknown): void {
-    const reject = this.#reject;
-    if (!reject) return;
-    this.#resolve = this.#reject = undefined;
-    this.promise.catch(ignore);
-    reject(error);
-  }
-}
-
-function rejected(error: SecureSocketError): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(ignore);
-  return promise;
-}
 
 /** Which side of the connection a socket is, and whether it starts in plaintext (STARTTLS). */
 export interface SocketMode {
@@ -93,11 +52,6 @@ export interface SocketMode {
  * handshake of startTls() over a connection a plaintext socket handed over.
  */
 export type EstablishStart = 'connect' | 'accept' | 'upgrade';
-
-interface PendingWrite {
-  chunk: Uint8Array;
-  done: Deferred<void>;
-}
 
 /** Wraps anything thrown at core into a SecureSocketError, keeping it as the cause. */
 export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSocketError {
@@ -153,6 +107,49 @@ class SocketSink implements TransportSink {
   }
 }
 
+/** SecureSocket's handlers for its read and write sides; set once, by its static block. */
+let hooksOf: {
+  pause(socket: SecureSocket): void;
+  resume(socket: SecureSocket): void;
+  writeTransport(socket: SecureSocket): Transport | undefined;
+  touch(socket: SecureSocket): void;
+  writeFailed(socket: SecureSocket, cause: unknown): SecureSocketError;
+  drained(socket: SecureSocket): void;
+};
+
+/** What the read and write sides call back into; shared methods, as SocketSink. */
+class SocketHooks implements Pacer, WriteHost {
+  readonly #socket: SecureSocket;
+
+  constructor(socket: SecureSocket) {
+    this.#socket = socket;
+  }
+
+  pause(): void {
+    hooksOf.pause(this.#socket);
+  }
+
+  resume(): void {
+    hooksOf.resume(this.#socket);
+  }
+
+  writeTransport(): Transport | undefined {
+    return hooksOf.writeTransport(this.#socket);
+  }
+
+  touch(): void {
+    hooksOf.touch(this.#socket);
+  }
+
+  writeFailed(cause: unknown): SecureSocketError {
+    return hooksOf.writeFailed(this.#socket, cause);
+  }
+
+  drained(): void {
+    hooksOf.drained(this.#socket);
+  }
+}
+
 export class SecureSocket implements ShutdownableSecureSocket {
   readonly capabilities: Capabilities;
 
@@ -166,21 +163,12 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
-  // Read side.
-  #inbound: Uint8Array[] = [];
-  #inboundBytes = 0;
-  #readers: Deferred<Uint8Array | null>[] = [];
-  /** No more data will be handed to the application: local shutdown('read'), peer end, or closed. */
-  #readDone = false;
+  readonly #hooks = new SocketHooks(this);
+  readonly #reading = new ReadSide(this.#hooks);
+  readonly #writing = new WriteSide(this.#hooks);
   #readShutLocally = false;
-  #readError: SecureSocketError | undefined;
-  #paused = false;
 
-  // Write side.
-  #writeQueue: PendingWrite[] = [];
-  #writeBusy = false;
-  /** The write the runtime is still taking (it pushed back). */
-  #inFlightWrite: Deferred<void> | undefined;
+  // Close choreography.
   #writeShutdown: Deferred<void> | undefined;
   #writeShutdownStarted = false;
   #closeNotifySent = false;
@@ -214,10 +202,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
   /** The connection went on in the socket startTls() returned. */
   #upgraded = false;
 
-  #bytesRead = 0;
-  #bytesWritten = 0;
-  #bytesDiscarded = 0;
-
   /** The adapter's view of this socket. */
   readonly #sink: TransportSink = new SocketSink(this);
 
@@ -227,6 +211,20 @@ export class SecureSocket implements ShutdownableSecureSocket {
       end: (socket, closeNotify) => socket.#peerEnd(closeNotify),
       error: (socket, error) => socket.#fail(error),
       closed: (socket) => socket.#transportClosed(),
+    };
+    hooksOf = {
+      pause: (socket) => socket.#pace('pause'),
+      resume: (socket) => socket.#pace('resume'),
+      writeTransport: (socket) => (socket.#state === 'closed' ? undefined : socket.#transport),
+      touch: (socket) => socket.#touch(),
+      writeFailed: (socket, cause) => {
+        const error = toSecureSocketError(cause, 'write');
+        socket.#fail(error);
+        return error;
+      },
+      drained: (socket) => {
+        if (socket.#writeShutdown) socket.#sendCloseNotify();
+      },
     };
   }
 
@@ -278,75 +276,22 @@ export class SecureSocket implements ShutdownableSecureSocket {
   read(): Promise<Uint8Array | null> {
     // Before the queue: what a detached socket still holds is judged by startTls(), never read.
     if (this.#detached) return rejected(this.#detached);
-    const chunk = this.#inbound.shift();
-    if (chunk !== undefined) {
-      this.#inboundBytes -= chunk.byteLength;
-      if (this.#paused && this.#inboundBytes < RESUME_BELOW_BYTES) this.#resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#readError) return rejected(this.#readError);
-    if (this.#readDone) return Promise.resolve(null);
-    const reader = new Deferred<Uint8Array | null>();
-    this.#readers.push(reader);
-    if (this.#paused) this.#resume();
-    return reader.promise;
+    return this.#reading.read();
   }
 
   #receive(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
     this.#touch();
-    if (this.#readDone) {
-      // After shutdown('read') or close(): drained so the peer is never blocked, and counted.
-      this.#bytesDiscarded += chunk.byteLength;
-      return;
-    }
-    this.#bytesRead += chunk.byteLength;
-    const reader = this.#readers.shift();
-    if (reader) {
-      reader.resolve(chunk);
-      return;
-    }
-    this.#inbound.push(chunk);
-    this.#inboundBytes += chunk.byteLength;
-    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) this.#pause();
+    this.#reading.receive(chunk, this.#transport !== undefined);
   }
 
   // A transport that throws on pause or resume can no longer pace the peer: that is a fatal error.
-  #pause(): void {
-    this.#paused = true;
+  #pace(how: 'pause' | 'resume'): void {
     try {
-      this.#transport?.pause();
+      this.#transport?.[how]();
     } catch (cause) {
       this.#fail(toSecureSocketError(cause, 'read'));
     }
-  }
-
-  #resume(): void {
-    this.#paused = false;
-    try {
-      this.#transport?.resume();
-    } catch (cause) {
-      this.#fail(toSecureSocketError(cause, 'read'));
-    }
-  }
-
-  /** Ends delivery: queued data stays readable unless `discard`, then read() gives null. */
-  #finishReading(discard: boolean): void {
-    this.#readDone = true;
-    if (discard && this.#inboundBytes > 0) {
-      // Received but never handed over: it moves from the read count to the discarded count.
-      this.#bytesRead -= this.#inboundBytes;
-      this.#bytesDiscarded += this.#inboundBytes;
-      this.#inbound = [];
-      this.#inboundBytes = 0;
-    }
-    const readers = this.#readers;
-    this.#readers = [];
-    for (const reader of readers) {
-      if (this.#readError) reader.reject(this.#readError);
-      else reader.resolve(null);
-    }
-    if (this.#paused) this.#resume();
   }
 
   #peerEnd(closeNotify: boolean | null): void {
@@ -363,7 +308,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     const verdict = this.#mode.plaintext ? true : closeNotify;
     this.#closeNotifyReceived = this.#mode.plaintext ? false : closeNotify;
     this.#truncated = verdict === null ? null : !verdict;
-    if (verdict === false && this.#options.truncation === 'error' && !this.#readDone) {
+    if (verdict === false && this.#options.truncation === 'error' && !this.#reading.done) {
       this.#fail(
         new SecureSocketError(
           'ERR_TLS_TRUNCATED',
@@ -374,7 +319,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       return;
     }
     this.#apply('peerEnded');
-    this.#finishReading(false);
+    this.#reading.finish(false);
     if (!this.#options.allowHalfOpen) this.#shutdownWrite();
     this.#releaseWhenDone();
   }
@@ -392,13 +337,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     const refusal = this.#writeRefusal();
     if (refusal) return rejected(refusal);
-    if (chunk.byteLength === 0) return RESOLVED;
-    if (!this.#writeBusy && this.#writeQueue.length === 0) {
-      return this.#transmit(chunk) ?? RESOLVED;
-    }
-    const done = new Deferred<void>();
-    this.#writeQueue.push({ chunk, done });
-    return done.promise;
+    return this.#writing.write(chunk);
   }
 
   #writeRefusal(): SecureSocketError | undefined {
@@ -413,60 +352,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     if (this.#state === 'closed' || !this.#transport) return this.#closedError('write');
     return undefined;
-  }
-
-  /** Hands one chunk to the transport; returns a promise only when the runtime pushes back. */
-  #transmit(chunk: Uint8Array): Promise<void> | undefined {
-    const transport = this.#transport!;
-    this.#bytesWritten += chunk.byteLength;
-    this.#touch();
-    let accepted: Promise<void> | undefined;
-    try {
-      accepted = transport.write(chunk);
-    } catch (cause) {
-      const error = toSecureSocketError(cause, 'write');
-      this.#fail(error);
-      return rejected(error);
-    }
-    if (accepted === undefined) return undefined;
-    // Core owns the caller's promise: an abort or failure settles it even if the runtime later
-    // reports the bytes taken (a runtime may resolve its drain promise when the socket closes).
-    const inFlight = new Deferred<void>();
-    this.#inFlightWrite = inFlight;
-    this.#writeBusy = true;
-    accepted.then(
-      () => {
-        if (this.#inFlightWrite !== inFlight) return;
-        this.#inFlightWrite = undefined;
-        this.#writeBusy = false;
-        inFlight.resolve();
-        this.#pumpWrites();
-      },
-      (cause: unknown) => {
-        if (this.#inFlightWrite !== inFlight) return;
-        this.#inFlightWrite = undefined;
-        this.#writeBusy = false;
-        const error = toSecureSocketError(cause, 'write');
-        inFlight.reject(error);
-        this.#fail(error);
-      },
-    );
-    return inFlight.promise;
-  }
-
-  #pumpWrites(): void {
-    while (!this.#writeBusy && this.#state !== 'closed') {
-      const next = this.#writeQueue.shift();
-      if (!next) break;
-      const accepted = this.#transmit(next.chunk);
-      if (accepted)
-        accepted.then(
-          () => next.done.resolve(),
-          (error: unknown) => next.done.reject(error),
-        );
-      else next.done.resolve();
-    }
-    if (!this.#writeBusy && this.#writeQueue.length === 0 && this.#writeShutdown) this.#sendCloseNotify();
   }
 
   // ---- shutdown and close --------------------------------------------------------------------
@@ -498,7 +383,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#readShutLocally = true;
     this.#firstToShut ??= 'local';
     this.#apply('readShutdown');
-    this.#finishReading(true);
+    this.#reading.finish(true);
     this.#releaseWhenDone();
   }
 
@@ -511,7 +396,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     } else {
       this.#firstToShut ??= 'local';
       this.#apply('writeShutdown');
-      this.#pumpWrites();
+      this.#writing.pump();
     }
     return this.#writeShutdown.promise;
   }
@@ -627,10 +512,10 @@ export class SecureSocket implements ShutdownableSecureSocket {
     });
     this.#error = error;
     this.#initiator = 'abort';
-    this.#readError = error;
+    this.#reading.error = error;
     const transport = this.#transport;
     this.#apply('aborted');
-    this.#finishReading(true);
+    this.#reading.finish(true);
     this.#rejectWrites(error);
     this.#letGoError ??= letGo(transport, 'reset');
     this.#finish();
@@ -676,9 +561,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       { phase: this.#phase() },
     );
     this.#clearIdleTimer();
-    const readers = this.#readers;
-    this.#readers = [];
-    for (const reader of readers) reader.reject(this.#detached);
+    this.#reading.rejectWaiting(this.#detached);
     return this.#handOver(options_, this.#upgrade);
   }
 
@@ -701,15 +584,15 @@ export class SecureSocket implements ShutdownableSecureSocket {
       this.#fail(error);
       throw error;
     }
-    const unread = this.#takeUnread();
+    const unread = this.#reading.takeUnread();
     const refusal = upgradeRefusal(this.#mode.role, unread);
     if (refusal) {
-      this.#bytesDiscarded += unread?.byteLength ?? 0;
+      this.#reading.bytesDiscarded += unread?.byteLength ?? 0;
       this.#fail(refusal, 'reset');
       throw refusal;
     }
     // TLS reads the connection from here on; a paused plaintext reader must not hold it back.
-    if (this.#paused) this.#resume();
+    if (this.#reading.paused) this.#reading.resume();
     this.#transport = undefined;
     this.#upgraded = true;
     this.#apply('upgraded');
@@ -742,28 +625,13 @@ export class SecureSocket implements ShutdownableSecureSocket {
         : undefined;
     try {
       for (;;) {
-        const waiting = this.#inFlightWrite?.promise ?? this.#writeQueue.at(-1)?.done.promise;
+        const waiting = this.#writing.last;
         if (waiting === undefined || this.#state === 'closed') return;
         await waiting.catch(ignore);
       }
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** The bytes received and never read, as one buffer, taken out of the read queue and its counts. */
-  #takeUnread(): Uint8Array | undefined {
-    if (this.#inboundBytes === 0) return undefined;
-    const unread = new Uint8Array(this.#inboundBytes);
-    let offset = 0;
-    for (const chunk of this.#inbound) {
-      unread.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    this.#bytesRead -= this.#inboundBytes;
-    this.#inbound = [];
-    this.#inboundBytes = 0;
-    return unread;
   }
 
   // ---- failure and the end -------------------------------------------------------------------
@@ -774,9 +642,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#initiator ??= 'error';
     const transport = this.#transport;
     this.#apply('failed');
-    if (!this.#readDone) {
-      this.#readError = error;
-      this.#finishReading(false);
+    if (!this.#reading.done) {
+      this.#reading.error = error;
+      this.#reading.finish(false);
     }
     this.#rejectWrites(error);
     this.#letGoError ??= letGo(transport, letGoBy);
@@ -797,19 +665,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   #writesPending(): boolean {
-    return (
-      this.#inFlightWrite !== undefined ||
-      this.#writeQueue.length > 0 ||
-      (this.#writeShutdown !== undefined && !this.#closeNotifySent)
-    );
+    return this.#writing.pending || (this.#writeShutdown !== undefined && !this.#closeNotifySent);
   }
 
   #rejectWrites(error: SecureSocketError): void {
-    this.#inFlightWrite?.reject(error);
-    this.#inFlightWrite = undefined;
-    const waiting = this.#writeQueue;
-    this.#writeQueue = [];
-    for (const write of waiting) write.done.reject(error);
+    this.#writing.rejectAll(error);
     if (this.#writeShutdown && !this.#closeNotifySent) this.#writeShutdown.reject(error);
   }
 
@@ -833,9 +693,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
       closeNotifySent: this.#closeNotifySent && !this.#mode.plaintext,
       closeNotifyReceived: this.#closeNotifyReceived,
       truncated: this.#truncated,
-      bytesRead: this.#bytesRead,
-      bytesWritten: this.#bytesWritten,
-      bytesDiscarded: this.#bytesDiscarded,
+      bytesRead: this.#reading.bytesRead,
+      bytesWritten: this.#writing.bytesWritten,
+      bytesDiscarded: this.#reading.bytesDiscarded,
       durationMs: performance.now() - this.#startedAt,
     };
     // The socket's own error stays the report's: reads and writes already rejected with it.
@@ -888,7 +748,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
         { phase: 'read' },
       );
       this.#error ??= error;
-      if (!this.#readDone) this.#readError = error;
+      if (!this.#reading.done) this.#reading.error = error;
       this.close();
     }, delayMs);
   }
@@ -980,7 +840,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
       this.#apply('handshakeComplete');
     }
     this.#opened.resolve(session);
-    if (this.#paused) this.#pause();
+    if (this.#reading.paused) this.#reading.pause();
     const { signal, idleTimeoutMs } = this.#options;
     if (signal) {
       const onAbort = (): void => this.abort(signal.reason);
