@@ -116,8 +116,11 @@ class Server implements SecureServer {
     });
     this.#handshaking.add(socket);
     this.#live += 1;
-    void socket.closed.then(() => {
+    // A STARTTLS connection stays live in the socket startTls() returned.
+    void socket.connectionClosed.then(() => {
       this.#live -= 1;
+    });
+    void socket.closed.then(() => {
       const queued = this.#ready.indexOf(socket);
       if (queued >= 0) this.#ready.splice(queued, 1);
     });

@@ -160,6 +160,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #transport: Transport | undefined;
   readonly #opened = new Deferred<SessionInfo>();
   readonly #closed = new Deferred<CloseReport>();
+  readonly #connectionClosed = new Deferred<void>();
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -245,6 +246,14 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   get closed(): Promise<CloseReport> {
     return this.#closed.promise;
+  }
+
+  /**
+   * Resolves once the connection is over: this socket closed and, when startTls() handed the
+   * connection on, the socket it became closed too. A server counts its live connections by it.
+   */
+  get connectionClosed(): Promise<void> {
+    return this.#connectionClosed.promise;
   }
 
   get readable(): ReadableStream<Uint8Array> {
@@ -598,6 +607,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#apply('upgraded');
     this.#finish();
     const secure = new SecureSocket(options, this.capabilities, { role: this.#mode.role, plaintext: false });
+    void secure.connectionClosed.then(() => this.#connectionClosed.resolve());
     const client = this.#mode.role === 'client';
     return secure.establish(
       (context) =>
@@ -702,6 +712,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     const error = this.#error ?? this.#letGoError;
     if (error) report.error = error;
     if (this.#upgraded) report.upgraded = true;
+    else this.#connectionClosed.resolve();
     this.#closed.resolve(report);
   }
 

@@ -1,10 +1,11 @@
-import type { ShutdownableSecureSocket } from '@closenotify/core';
+import type { SecureSocketError, ShutdownableSecureSocket } from '@closenotify/core';
 import {
   CaseFailure,
   check,
   closingEvents,
   delay,
   equal,
+  eventually,
   HANG_GUARD_MS,
   readBytes,
   rejectsWith,
@@ -640,6 +641,41 @@ const serverCases: ConformanceCase[] = [
       equal(report.error?.code, undefined, 'report error');
       const done = await peer.whenDone();
       equal(closingEvents(done.wire, 's2c').join(' '), 'fin', `our side of the wire (${done.wireSummary})`);
+    },
+  },
+  {
+    id: 'server.starttls.max-connections',
+    requirement:
+      'an upgraded connection still counts toward maxConnections: a client beyond the cap is refused (ERR_SERVER_BUSY) until the secure socket closes',
+    source: 'contract v2: servers cap their connections, handed-out ones included; spec §2.5',
+    tls: 'any',
+    requires: ['server', 'startTls'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const { server, next } = await ctx.listen({
+        secureTransport: 'starttls',
+        maxConnections: 1,
+        onError: (error) => errors.push(error),
+      });
+      const port = server.address.port;
+      await clientPeer(ctx, port, [{ op: 'startTls' }, { op: 'echo' }, { op: 'closeNotify' }]);
+      const secure = await ctx.startTls(await acceptUntilGoAhead(next));
+      await ctx.peer({
+        role: 'client',
+        startTls: true,
+        connect: { port },
+        observe: false,
+        steps: [{ op: 'waitEnd' }],
+      });
+      await eventually(() => errors.length > 0, HANG_GUARD_MS, 'onError for the client beyond the cap');
+      equal(errors[0]!.code, 'ERR_SERVER_BUSY', 'onError code');
+      await secure.write('ping');
+      equal(text(await readBytes(secure, 4)), 'ping', 'the upgraded socket within the cap');
+      await settlesWithin(secure.close(), HANG_GUARD_MS, 'close()');
+      await clientPeer(ctx, port, [{ op: 'waitEnd' }]);
+      const again = await acceptUntilGoAhead(next);
+      await settlesWithin(again.close(), HANG_GUARD_MS, 'close() of the next plaintext socket');
+      equal(errors.length, 1, 'onError calls');
     },
   },
   {
