@@ -285,13 +285,19 @@ export class Peer {
       const engine = tls.createServer(this.#serverOptions());
       engine.on('keylog', (line: Buffer) => this.#relay?.keylog(line));
       engine.on('tlsClientError', (error) => this.#recordError(error));
+      let onAbort: (() => void) | undefined;
       const secured = new Promise<tls.TLSSocket>((resolve, reject) => {
         engine.once('secureConnection', resolve);
         engine.once('tlsClientError', reject);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
       engine.emit('connection', connection.raw);
-      socket = await secured;
+      try {
+        socket = await secured;
+      } finally {
+        signal.removeEventListener('abort', onAbort!);
+      }
       connection.useTls(socket);
     }
     const verifiesPeer = this.#spec.role === 'client' || (this.#spec.requestClientCert ?? false);

@@ -555,11 +555,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
           }),
       );
     }
-    let options_: ResolvedSocketOptions;
+    let upgradeOptions: ResolvedSocketOptions;
     try {
-      options_ = resolveStartTlsOptions(this.#options, options, this.#mode.role);
+      upgradeOptions = resolveStartTlsOptions(this.#options, options, this.#mode.role);
       if (this.#mode.role === 'client')
-        assertSupported(options_ as ResolvedConnectOptions, this.capabilities);
+        assertSupported(upgradeOptions as ResolvedConnectOptions, this.capabilities);
     } catch (cause) {
       return rejected(toSecureSocketError(cause, 'handshake'));
     }
@@ -571,7 +571,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     );
     this.#clearIdleTimer();
     this.#reading.rejectWaiting(this.#detached);
-    return this.#handOver(options_, this.#upgrade);
+    return this.#handOver(upgradeOptions, this.#upgrade);
   }
 
   async #handOver(
