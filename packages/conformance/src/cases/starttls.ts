@@ -427,6 +427,31 @@ const clientCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'starttls.upgraded.idle',
+    requirement:
+      "an upgraded socket's idle timeout (set by startTls()) fails a waiting read with ERR_IDLE_TIMEOUT and closes as close() does",
+    source: 'contract v2: an idle timeout is visible to a reader; spec §2.5',
+    tls: 'any',
+    requires: ['startTls', 'idleTimeout'],
+    async run(ctx) {
+      const peer = await ctx.peer({
+        role: 'server',
+        startTls: true,
+        steps: serverPeerSteps([{ op: 'startTls' }, { op: 'readUntilEnd' }, { op: 'closeNotify' }]),
+      });
+      const plain = await plaintextUntilGoAhead(ctx, peer);
+      const secure = await ctx.startTls(plain, { idleTimeoutMs: 300 });
+      await rejectsWith(
+        settlesWithin(secure.read(), HANG_GUARD_MS, 'read() of a silent peer'),
+        'ERR_IDLE_TIMEOUT',
+        'read() of a silent peer',
+      );
+      const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
+      equal(report.initiator, 'idle', 'initiator');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+    },
+  },
+  {
     id: 'starttls.upgraded.abort',
     requirement: 'abort() on an upgraded socket puts a RST on the wire, no close_notify',
     source: 'spec §3.1 abort()',
@@ -676,6 +701,57 @@ const serverCases: ConformanceCase[] = [
       const again = await acceptUntilGoAhead(next);
       await settlesWithin(again.close(), HANG_GUARD_MS, 'close() of the next plaintext socket');
       equal(errors.length, 1, 'onError calls');
+    },
+  },
+  {
+    id: 'server.starttls.upgraded.shutdown',
+    requirement:
+      "shutdown('write') on an upgraded server socket sends close_notify then FIN, and reading goes on to the client's close_notify",
+    source: 'RFC 8446 §6.1; spec §3.1',
+    tls: 'each',
+    requires: ['server', 'startTls'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
+      const peer = await clientPeer(ctx, server.address.port, [
+        { op: 'startTls' },
+        { op: 'readUntilEnd' },
+        { op: 'send', bytes: 2048 },
+        { op: 'closeNotify' },
+      ]);
+      const secure = await ctx.startTls(await acceptUntilGoAhead(next));
+      await secure.write('bye');
+      await secure.shutdown('write');
+      await readBytes(secure, 2048);
+      equal(await secure.read(), null, "read() after the client's close_notify");
+      const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
+      equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
+      const done = await peer.whenDone();
+      equal(
+        closingEvents(done.wire, 's2c').join(' '),
+        'data alert:close_notify fin',
+        `our side (${done.wireSummary})`,
+      );
+    },
+  },
+  {
+    id: 'server.starttls.upgraded.abort',
+    requirement: 'abort() on an upgraded server socket puts a RST on the wire, no close_notify',
+    source: 'spec §3.1 abort()',
+    tls: 'each',
+    requires: ['server', 'startTls', 'abortiveReset'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
+      const peer = await clientPeer(ctx, server.address.port, [
+        { op: 'startTls' },
+        { op: 'sendText', text: 'ping' },
+        { op: 'readUntilEnd' },
+      ]);
+      const secure = await ctx.startTls(await acceptUntilGoAhead(next));
+      await readBytes(secure, 4);
+      secure.abort();
+      equal((await secure.closed).initiator, 'abort', 'initiator');
+      const done = await peer.whenDone();
+      equal(closingEvents(done.wire, 's2c').join(' '), 'rst', `our side (${done.wireSummary})`);
     },
   },
   {
