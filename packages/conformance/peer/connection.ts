@@ -38,6 +38,8 @@ export class ScriptedConnection {
   readonly #closedController = new AbortController();
   readonly #closing: Promise<void>[] = [];
   #channel: Duplex | undefined;
+  /** Takes the data channel's listeners off it (STARTTLS: the TCP socket stops being the channel). */
+  #leaveChannel: (() => void) | undefined;
   #tls: TLSSocket | undefined;
   /** Bytes already claimed by `read` steps. */
   #consumed = 0;
@@ -82,9 +84,16 @@ export class ScriptedConnection {
     this.#bytesReady = ready;
   }
 
-  /** The peer does not speak TLS on this connection: the TCP socket is the data channel. */
+  /** The peer does not speak TLS on this connection (or not yet): the TCP socket is the data channel. */
   usePlain(): void {
     this.#useChannel(this.raw);
+  }
+
+  /** STARTTLS: the TCP socket stops being the data channel; TLS takes it over. */
+  leavePlain(): void {
+    this.#leaveChannel?.();
+    this.#leaveChannel = undefined;
+    this.#channel = undefined;
   }
 
   /** Writes without waiting for the buffer to drain; for answers that are not part of a script. */
@@ -258,13 +267,22 @@ export class ScriptedConnection {
 
   #useChannel(channel: Duplex): void {
     this.#channel = channel;
-    channel.on('data', (chunk: Buffer) => this.#onData(channel, chunk));
-    channel.on('end', () => {
+    const onData = (chunk: Buffer): void => this.#onData(channel, chunk);
+    const onEnd = (): void => {
       this.ended = true;
       this.changed.notify();
-    });
-    channel.on('drain', () => this.changed.notify());
-    channel.on('finish', () => this.changed.notify());
+    };
+    const notify = (): void => this.changed.notify();
+    channel.on('data', onData);
+    channel.on('end', onEnd);
+    channel.on('drain', notify);
+    channel.on('finish', notify);
+    this.#leaveChannel = () => {
+      channel.off('data', onData);
+      channel.off('end', onEnd);
+      channel.off('drain', notify);
+      channel.off('finish', notify);
+    };
   }
 
   #onData(channel: Duplex, chunk: Buffer): void {

@@ -162,7 +162,9 @@ export class Peer {
     });
     server.on('error', (error) => this.#recordError(error));
     const target = { host: LOOPBACK, port: (server.address() as net.AddressInfo).port };
-    if (this.#spec.observe ?? true) this.#relay = await startRelay({ target });
+    if (this.#spec.observe ?? true) {
+      this.#relay = await startRelay({ target, plaintextFirst: this.#spec.startTls ?? false });
+    }
     this.port = this.#relay?.port ?? target.port;
   }
 
@@ -176,6 +178,11 @@ export class Peer {
     const scripted = this.#connections.length === 1;
     const behaviour = this.#spec.onAccept ?? 'tls';
     if (scripted) this.#note(`accepted a connection (onAccept ${behaviour})`);
+    if (this.#spec.startTls) {
+      connection.usePlain();
+      if (scripted) void this.#runScript(connection);
+      return;
+    }
     if (behaviour === 'tls') {
       this.#handshakeAsServer(connection, scripted);
       return;
@@ -218,7 +225,9 @@ export class Peer {
     const { connect } = this.#spec;
     if (!connect) throw new Error('a client-role peer needs spec.connect');
     const target = { host: connect.host ?? LOOPBACK, port: connect.port };
-    if (this.#spec.observe ?? true) this.#relay = await startRelay({ target });
+    if (this.#spec.observe ?? true) {
+      this.#relay = await startRelay({ target, plaintextFirst: this.#spec.startTls ?? false });
+    }
     const raw = net.connect({
       host: this.#relay ? LOOPBACK : target.host,
       port: this.#relay?.port ?? target.port,
@@ -226,15 +235,22 @@ export class Peer {
     });
     const connection = this.#track(raw);
     this.#note(`connecting to ${target.host}:${target.port}${this.#relay ? ' through the relay' : ''}`);
-    if (connect.silent) {
+    if (connect.silent || this.#spec.startTls) {
       connection.usePlain();
       raw.once('connect', () => {
-        this.#note('connected; staying silent (no ClientHello)');
+        this.#note(connect.silent ? 'connected; staying silent (no ClientHello)' : 'connected in plaintext');
         void this.#runScript(connection);
       });
       return;
     }
-    const servername = connect.servername ?? 'localhost';
+    const socket = this.#clientTls(connection);
+    connection.useTls(socket);
+    socket.once('secureConnect', () => this.#secured(connection, socket, true));
+  }
+
+  /** The client side of TLS over the connection's transport (the TCP socket, or the record cutter). */
+  #clientTls(connection: ScriptedConnection): tls.TLSSocket {
+    const servername = this.#spec.connect?.servername ?? 'localhost';
     const socket = tls.connect({
       socket: connection.transport,
       // SNI carries host names only (RFC 6066 §3).
@@ -251,13 +267,53 @@ export class Peer {
       this.#relay?.keylog(line);
       connection.cutter?.keylog(line);
     });
-    connection.useTls(socket);
-    socket.once('secureConnect', () => this.#secured(connection, socket, true));
+    return socket;
+  }
+
+  /**
+   * The `startTls` step: the peer's side of the handshake over the plaintext connection, as its role.
+   * Bytes the peer has not read yet stay in the TCP socket and are TLS's to read.
+   */
+  async #startTls(connection: ScriptedConnection, signal: AbortSignal): Promise<string> {
+    connection.leavePlain();
+    let socket: tls.TLSSocket;
+    if (this.#spec.role === 'client') {
+      socket = this.#clientTls(connection);
+      connection.useTls(socket);
+      await settled(socket, 'secureConnect', signal);
+    } else {
+      const engine = tls.createServer(this.#serverOptions());
+      engine.on('keylog', (line: Buffer) => this.#relay?.keylog(line));
+      engine.on('tlsClientError', (error) => this.#recordError(error));
+      let onAbort: (() => void) | undefined;
+      const secured = new Promise<tls.TLSSocket>((resolve, reject) => {
+        engine.once('secureConnection', resolve);
+        engine.once('tlsClientError', reject);
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      engine.emit('connection', connection.raw);
+      try {
+        socket = await secured;
+      } finally {
+        signal.removeEventListener('abort', onAbort!);
+      }
+      connection.useTls(socket);
+    }
+    const verifiesPeer = this.#spec.role === 'client' || (this.#spec.requestClientCert ?? false);
+    this.#recordHandshake(socket, verifiesPeer);
+    // As after a direct handshake: the script's next bytes wait for TLS's own first output (#secured).
+    connection.holdBytesUntil(nextCheckPhase());
+    return `TLS started: ${socket.getProtocol()} ${socket.getCipher()?.name}`;
+  }
+
+  #recordHandshake(socket: tls.TLSSocket, verifiesPeer: boolean): void {
+    this.#handshake = describeHandshake(socket, verifiesPeer, this.#spec.role);
   }
 
   /** The handshake of the scripted connection is done: record it and run the script. */
   #secured(connection: ScriptedConnection, socket: tls.TLSSocket, verifiesPeer: boolean): void {
-    this.#handshake = describeHandshake(socket, verifiesPeer, this.#spec.role);
+    this.#recordHandshake(socket, verifiesPeer);
     this.#note(`handshake done: ${socket.getProtocol()} ${socket.getCipher()?.name}`);
     // Node reports the handshake from inside OpenSSL's handshake-done callback, and a TLS 1.3 server's
     // OpenSSL writes its NewSessionTicket records only after that callback has returned: bytes written in
@@ -290,12 +346,14 @@ export class Peer {
 
   async #runScript(connection: ScriptedConnection): Promise<void> {
     this.#scriptStarted = true;
+    const lifetime = AbortSignal.any([this.#lifetime.signal, connection.closedSignal]);
     await runScript(this.#spec.steps ?? [], {
       connection,
       signals: this.#signals,
-      lifetime: AbortSignal.any([this.#lifetime.signal, connection.closedSignal]),
+      lifetime,
       log: (text) => this.#note(text),
       describeEndOfStream: () => this.#describeEndOfStream(),
+      startTls: () => this.#startTls(connection, lifetime),
     });
     this.#scriptDone = true;
     this.#changed.notify();
@@ -346,6 +404,27 @@ export class Peer {
     });
     this.#changed.notify();
   }
+}
+
+/** Until `socket` emits `event`; rejects on its error or close, or when `signal` aborts. */
+function settled(socket: tls.TLSSocket, event: string, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: unknown): void => {
+      socket.off(event, onEvent);
+      socket.off('error', done);
+      socket.off('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onEvent = (): void => done();
+    const onClose = (): void => done(new Error('the connection closed during the handshake'));
+    const onAbort = (): void => done(signal.reason);
+    socket.once(event, onEvent);
+    socket.once('error', done);
+    socket.once('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** What a server-role peer does instead of TLS when the socket under test connects; returns what it did. */

@@ -37,6 +37,8 @@ export interface ScriptContext {
   log(text: string): void;
   /** Whether the end of stream from the socket under test followed a close_notify, as far as the wire tells. */
   describeEndOfStream(): string;
+  /** STARTTLS: runs the peer's side of the handshake over the connection; returns what happened. */
+  startTls(): Promise<string>;
 }
 
 export async function runScript(steps: readonly Step[], context: ScriptContext): Promise<void> {
@@ -126,5 +128,7 @@ async function runStep(step: Step, context: ScriptContext): Promise<string> {
     case 'destroy':
       connection.destroy();
       return 'socket destroyed';
+    case 'startTls':
+      return context.startTls();
   }
 }

@@ -116,6 +116,7 @@ const STEP_FIELDS = {
   sleep: { ms: required(nonNegative) },
   waitEnd: {},
   destroy: {},
+  startTls: {},
 } satisfies Record<StepOp, Record<string, FieldRule>>;
 
 const STEP_OPS = Object.keys(STEP_FIELDS) as StepOp[];
@@ -149,8 +150,39 @@ const SPEC_FIELDS: Record<keyof PeerSpec, FieldRule> = {
     }),
   ),
   observe: optional(boolean),
+  startTls: optional(boolean),
   steps: optional(listOf(checkStep)),
 };
+
+/** Steps that work below the TLS layer, on a connection the peer wraps in TLS from the start only. */
+const CUTTER_OPS: ReadonlySet<StepOp> = new Set(['finMidRecord', 'alert', 'keyUpdate']);
+
+/** A STARTTLS peer speaks plaintext until its one `startTls` step, and TLS-only steps come after it. */
+function checkStartTls(spec: PeerSpec): void {
+  const steps = spec.steps ?? [];
+  const switchAt = steps.findIndex((step) => step.op === 'startTls');
+  if (!spec.startTls) {
+    if (switchAt >= 0) throw new SpecError(`spec.steps[${switchAt}].op startTls needs spec.startTls`);
+    return;
+  }
+  if ((spec.onAccept ?? 'tls') !== 'tls' || spec.connect?.silent) {
+    throw new SpecError('spec.startTls does not go with spec.onAccept or spec.connect.silent');
+  }
+  for (const [index, step] of steps.entries()) {
+    const tlsOnly = TLS_ONLY_OPS.has(step.op);
+    if (tlsOnly && (switchAt < 0 || index < switchAt)) {
+      throw new SpecError(`spec.steps[${index}].op ${step.op} needs TLS, which starts at a startTls step`);
+    }
+    if (CUTTER_OPS.has(step.op) || (step.op === 'closeNotify' && step.fin === false)) {
+      throw new SpecError(
+        `spec.steps[${index}].op ${step.op} needs the record cutter, which spec.startTls leaves out`,
+      );
+    }
+    if (step.op === 'startTls' && index !== switchAt) {
+      throw new SpecError(`spec.steps[${index}].op startTls: the connection is already in TLS`);
+    }
+  }
+}
 
 export function parsePeerSpec(value: unknown): PeerSpec {
   checkFields(value, SPEC_FIELDS, 'spec');
@@ -177,6 +209,7 @@ export function parsePeerSpec(value: unknown): PeerSpec {
       }
     }
   }
+  checkStartTls(spec);
   if (spec.tls === 'TLSv1.2') {
     const index = (spec.steps ?? []).findIndex((step) => step.op === 'keyUpdate');
     if (index >= 0)

@@ -9,6 +9,7 @@ import type {
   ListenOptions,
   SecureServer,
   ShutdownableSecureSocket,
+  StartTlsOptions,
 } from '@closenotify/core';
 import type {
   ExternalHandle,
@@ -77,6 +78,11 @@ export interface CaseContext {
    * peer daemon from this runtime's process; throws NotRun where the daemon cannot look (no python3).
    */
   kernelSocketOptions(socket: ShutdownableSecureSocket): Promise<KernelSocketOptions>;
+  /**
+   * `socket.startTls(options)`, with the secure socket it resolves with aborted after the case if still
+   * open, like the sockets of connect() and listen().
+   */
+  startTls(socket: ShutdownableSecureSocket, options?: StartTlsOptions): Promise<ShutdownableSecureSocket>;
   /** A step for the failure message. */
   note(text: string): void;
 }

@@ -44,6 +44,12 @@ export interface PeerSpec {
   /** Put the wire observer (a recording TCP relay) between the peer and the socket under test. Default true. */
   observe?: boolean;
   /**
+   * STARTTLS: the connection starts in plaintext (the steps read and write TCP payload) and a
+   * `startTls` step runs the peer's side of the handshake, as the spec's role. The wire observer then
+   * reports each direction's bytes before its first TLS record as `plaintext`.
+   */
+  startTls?: boolean;
+  /**
    * Run one after the other once the handshake is done (or once accepted, when `onAccept` is not
    * `'tls'`, or once connected, with `connect.silent`).
    */
@@ -89,7 +95,12 @@ export type Step =
   /** Until both directions have ended (our EOF arrived and the peer shut its side), or the connection closed. */
   | { op: 'waitEnd' }
   /** Destroy the TLS socket: no close_notify. */
-  | { op: 'destroy' };
+  | { op: 'destroy' }
+  /**
+   * With `spec.startTls`: the peer's side of the TLS handshake over the plaintext connection, done when
+   * the handshake is (a client sends its ClientHello at once). Later steps speak TLS.
+   */
+  | { op: 'startTls' };
 
 export type StepOp = Step['op'];
 
@@ -103,6 +114,8 @@ export type WireEvent = { dir: Direction; at: number } & (
   | { kind: 'alert'; level: 'warning' | 'fatal'; description: string; code: number }
   | { kind: 'undecryptable'; contentType: number; length: number }
   | { kind: 'garbage'; bytes: number }
+  /** STARTTLS: bytes before the first TLS handshake record of the direction. */
+  | { kind: 'plaintext'; bytes: number }
   | { kind: 'partial-record'; have: number; need: number }
   | { kind: 'fin' }
   | { kind: 'rst' }

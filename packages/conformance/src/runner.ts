@@ -452,6 +452,10 @@ class CaseScope {
       note: (text: string) => {
         this.notes.push(text);
       },
+      startTls: async (socket, options) => {
+        const role = this.#sockets.find((tracked) => tracked.socket === socket)?.role ?? 'client';
+        return track(await socket.startTls(options), role);
+      },
     };
   }
 

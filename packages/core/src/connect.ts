@@ -80,6 +80,9 @@ export function assertListenSupported(options: ResolvedListenOptions, capabiliti
   if (options.requestClientCert && !capabilities.requestClientCertificates) {
     throw unsupported('requestClientCert', 'server');
   }
+  if (options.secureTransport === 'starttls' && !capabilities.startTls) {
+    throw unsupported("secureTransport: 'starttls'", 'server');
+  }
 }
 
 export async function connectWith(
@@ -89,6 +92,9 @@ export async function connectWith(
 ): Promise<ShutdownableSecureSocket> {
   const resolved = resolveConnectOptions(options);
   assertSupported(resolved, capabilities);
-  const socket = new SecureSocket(resolved, capabilities);
-  return socket.establish((context) => open(context, resolved), { accepted: false });
+  const socket = new SecureSocket(resolved, capabilities, {
+    role: 'client',
+    plaintext: resolved.secureTransport === 'starttls',
+  });
+  return socket.establish((context) => open(context, resolved), 'connect');
 }

@@ -36,6 +36,11 @@ export const ERROR_CODES = [
   // The adapter's exact truncation check found the runtime internal it relies on changed (Bun's key log
   // no longer opens the peer's records): no verdict, rather than a wrong one; phase 'read'.
   'ERR_TRUNCATION_CHECK_FAILED',
+  // A plaintext socket after startTls(): the connection belongs to the secure socket startTls() returns.
+  'ERR_SOCKET_DETACHED',
+  // startTls() refused the upgrade: plaintext that is not the peer's TLS handshake was waiting unread
+  // (STARTTLS command injection); the connection is closed.
+  'ERR_STARTTLS_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

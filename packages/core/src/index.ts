@@ -29,7 +29,9 @@ export { isIpAddress, serverNameIndication } from './server-name.ts';
 // Session info from Node-style TLS APIs (for adapters)
 export { cipherOf, netAddressOf, peerCertificateOf, tlsVersionOf, type X509Like } from './session.ts';
 // Engine (for adapters)
-export { SecureSocket, toSecureSocketError } from './socket.ts';
+export { type EstablishStart, SecureSocket, type SocketMode, toSecureSocketError } from './socket.ts';
+// STARTTLS: the injection rule every adapter shares
+export { beginsHandshakeRecord, upgradeRefusal } from './starttls.ts';
 // State machine
 export {
   EVENT_MEANINGS,
@@ -52,8 +54,10 @@ export type {
   OpenContext,
   OpenedTransport,
   OpenTransport,
+  TlsHandoff,
   Transport,
   TransportSink,
+  UpgradeTransport,
 } from './transport.ts';
 // Trust anchors: `ca`, or `ca` on top of the runtime's defaults (for adapters)
 export { trustAnchors } from './trust.ts';

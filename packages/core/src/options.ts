@@ -10,7 +10,13 @@ import {
   MAX_TIMEOUT_MS,
 } from './constants.ts';
 import { SecureSocketError } from './errors.ts';
-import type { ConnectOptions, ListenOptions, TlsVersion, TruncationPolicy } from './types.ts';
+import type {
+  ConnectOptions,
+  ListenOptions,
+  StartTlsOptions,
+  TlsVersion,
+  TruncationPolicy,
+} from './types.ts';
 
 export interface ResolvedSocketOptions {
   /** A copy: the caller's array can change after the call without changing what is trusted. */
@@ -48,6 +54,7 @@ export interface ResolvedListenOptions extends ResolvedSocketOptions {
   cert: string;
   key: string;
   requestClientCert: boolean;
+  secureTransport: 'on' | 'starttls';
   onHandshakeError: ((error: SecureSocketError) => void) | undefined;
   onError: ((error: SecureSocketError) => void) | undefined;
   /** 0 = no limit. */
@@ -89,6 +96,7 @@ const LISTEN_KEYS = new Set<string>([
   'cert',
   'key',
   'requestClientCert',
+  'secureTransport',
   'onHandshakeError',
   'onError',
   'maxPendingConnections',
@@ -295,6 +303,12 @@ function certificatePair(record: Record<string, unknown>, required: boolean) {
   return { cert, key };
 }
 
+function secureTransportOf(record: Record<string, unknown>): 'on' | 'starttls' {
+  const value = record.secureTransport ?? 'on';
+  if (value !== 'on' && value !== 'starttls') throw invalid('secureTransport', "'on' or 'starttls'", value);
+  return value;
+}
+
 export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
   const record = asRecord(options, 'connect()');
   rejectUnknownKeys(record, CONNECT_KEYS);
@@ -303,10 +317,7 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
   if (typeof servername !== 'string' || servername.length === 0) {
     throw invalid('servername', 'a non-empty string', servername);
   }
-  const secureTransport = record.secureTransport ?? 'on';
-  if (secureTransport !== 'on' && secureTransport !== 'starttls') {
-    throw invalid('secureTransport', "'on' or 'starttls'", secureTransport);
-  }
+  const secureTransport = secureTransportOf(record);
   const { cert, key } = certificatePair(record, false);
   // Fields are added to the one object sharedOptions built: spreading it into a new one cost most
   // of this function's ~7 µs per connect (docs/BENCHMARKS.md, Node cycles).
@@ -316,7 +327,7 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
     hostname,
     port: portOf(record, 1),
     servername,
-    secureTransport: secureTransport as ResolvedConnectOptions['secureTransport'],
+    secureTransport,
     dangerouslyDisableVerification: optionalBoolean(record, 'dangerouslyDisableVerification', false),
   });
 }
@@ -343,6 +354,7 @@ export function resolveListenOptions(options: ListenOptions): ResolvedListenOpti
       cert: cert!,
       key: key!,
       requestClientCert,
+      secureTransport: secureTransportOf(record),
       onHandshakeError: callbackOf(record, 'onHandshakeError'),
       onError: callbackOf(record, 'onError'),
       maxPendingConnections: limitOf(record, 'maxPendingConnections', DEFAULT_MAX_PENDING_CONNECTIONS),
@@ -360,4 +372,69 @@ export function resolveListenOptions(options: ListenOptions): ResolvedListenOpti
 function asServerError(error: unknown): unknown {
   if (!(error instanceof SecureSocketError) || error.phase === 'server') return error;
   return new SecureSocketError(error.code, error.message, { phase: 'server', cause: error.cause });
+}
+
+/** What a server's startTls() may change: the listener's credentials, trust and versions stay. */
+const START_TLS_SERVER_KEYS = new Set<string>([
+  'handshakeTimeoutMs',
+  'idleTimeoutMs',
+  'closeTimeoutMs',
+  'allowHalfOpen',
+  'truncation',
+]);
+const START_TLS_CLIENT_KEYS = new Set<string>([
+  ...START_TLS_SERVER_KEYS,
+  'servername',
+  'ca',
+  'caAddsToDefaultTrust',
+  'alpn',
+  'minVersion',
+  'maxVersion',
+  'cert',
+  'key',
+  'dangerouslyDisableVerification',
+]);
+
+/**
+ * The options of the socket startTls() returns: the plaintext socket's, with the call's overrides
+ * checked as connect() checks them. A fresh object; `base` is not changed.
+ */
+export function resolveStartTlsOptions<Base extends ResolvedSocketOptions>(
+  base: Base,
+  options: StartTlsOptions | undefined,
+  role: 'client' | 'server',
+): Base {
+  const record = options === undefined ? {} : asRecord(options, 'startTls()');
+  rejectUnknownKeys(record, role === 'client' ? START_TLS_CLIENT_KEYS : START_TLS_SERVER_KEYS);
+  const given = (name: string): boolean => record[name] !== undefined;
+  const merged = { ...base } as Record<string, unknown>;
+  if (given('ca')) merged.ca = caOf(record);
+  if (given('alpn')) merged.alpn = alpnOf(record);
+  if (given('minVersion')) merged.minVersion = versionOf(record, 'minVersion', 'TLSv1.2');
+  if (given('maxVersion')) merged.maxVersion = versionOf(record, 'maxVersion', 'TLSv1.3');
+  const minVersion = merged.minVersion as TlsVersion;
+  const maxVersion = merged.maxVersion as TlsVersion;
+  if (TLS_VERSIONS.indexOf(minVersion) > TLS_VERSIONS.indexOf(maxVersion)) {
+    throw invalid('minVersion', `a version no newer than maxVersion (${maxVersion})`, minVersion);
+  }
+  for (const name of ['handshakeTimeoutMs', 'idleTimeoutMs', 'closeTimeoutMs']) {
+    if (given(name)) merged[name] = timeoutOf(record, name, 0);
+  }
+  for (const name of ['allowHalfOpen', 'caAddsToDefaultTrust', 'dangerouslyDisableVerification']) {
+    if (given(name)) merged[name] = optionalBoolean(record, name, false);
+  }
+  if (given('truncation')) {
+    if (record.truncation !== 'error' && record.truncation !== 'ignore') {
+      throw invalid('truncation', "'error' or 'ignore'", record.truncation);
+    }
+    merged.truncation = record.truncation;
+  }
+  if (given('servername')) {
+    if (typeof record.servername !== 'string' || record.servername.length === 0) {
+      throw invalid('servername', 'a non-empty string', record.servername);
+    }
+    merged.servername = record.servername;
+  }
+  if (given('cert') || given('key')) Object.assign(merged, certificatePair(record, false));
+  return merged as Base;
 }

@@ -18,5 +18,6 @@ export type {
   ShutdownableSecureSocket,
   ShutdownHow,
   SocketState,
+  StartTlsOptions,
   TlsVersion,
 } from './types.ts';

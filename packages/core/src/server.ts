@@ -110,15 +110,21 @@ class Server implements SecureServer {
       );
       return;
     }
-    const socket = new SecureSocket(this.#socketOptions, this.capabilities);
+    const socket = new SecureSocket(this.#socketOptions, this.capabilities, {
+      role: 'server',
+      plaintext: this.#options.secureTransport === 'starttls',
+    });
     this.#handshaking.add(socket);
     this.#live += 1;
-    void socket.closed.then(() => {
+    // A STARTTLS connection stays live in the socket startTls() returned.
+    void socket.connectionClosed.then(() => {
       this.#live -= 1;
+    });
+    void socket.closed.then(() => {
       const queued = this.#ready.indexOf(socket);
       if (queued >= 0) this.#ready.splice(queued, 1);
     });
-    socket.establish(connection.open, { accepted: true }).then(
+    socket.establish(connection.open, 'accept').then(
       () => {
         this.#handshaking.delete(socket);
         this.#deliver(socket);

@@ -1,15 +1,32 @@
 /**
  * The lifecycle engine: one `SecureSocket` per connection, the same on every runtime. It owns the
- * state, the read queue, the write queue, close_notify ordering, the timers and the close report;
- * an adapter only supplies a Transport and reports runtime events through the TransportSink.
+ * state and the close choreography (close_notify ordering, the timers, the close report), the
+ * handshake and the STARTTLS hand-over; its read side (read-side.ts) and write side (write-side.ts)
+ * keep the queues. An adapter only supplies a Transport and reports runtime events through the
+ * TransportSink.
  */
+import { assertSupported } from './connect.ts';
 import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
+import { Deferred, ignore, RESOLVED, rejected } from './deferred.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
-import type { ResolvedSocketOptions } from './options.ts';
+import {
+  type ResolvedConnectOptions,
+  type ResolvedSocketOptions,
+  resolveStartTlsOptions,
+} from './options.ts';
+import { type Pacer, ReadSide } from './read-side.ts';
+import { upgradeRefusal } from './starttls.ts';
 import { nextState, type SocketEvent } from './state.ts';
-import type { OpenContext, OpenedTransport, OpenTransport, Transport, TransportSink } from './transport.ts';
+import type {
+  OpenContext,
+  OpenedTransport,
+  OpenTransport,
+  Transport,
+  TransportSink,
+  UpgradeTransport,
+} from './transport.ts';
 import type {
   Capabilities,
   CloseInitiator,
@@ -18,60 +35,23 @@ import type {
   ShutdownableSecureSocket,
   ShutdownHow,
   SocketState,
+  StartTlsOptions,
 } from './types.ts';
+import { type WriteHost, WriteSide } from './write-side.ts';
 
-/** Inbound bytes queued before the transport is paused; reading resumes below the low mark. */
-const PAUSE_AT_BYTES = 128 * 1024;
-const RESUME_BELOW_BYTES = 32 * 1024;
-
-const RESOLVED: Promise<void> = Promise.resolve();
 const encoder = new TextEncoder();
-const ignore = (): void => {};
+
+/** Which side of the connection a socket is, and whether it starts in plaintext (STARTTLS). */
+export interface SocketMode {
+  role: 'client' | 'server';
+  plaintext: boolean;
+}
 
 /**
- * A promise settled from outside, whose rejection never counts as unhandled: a caller that ignores
- * a returned promise must not crash the process (spec §3, invariant 4); a caller that awaits it
- * still sees the error. The handler that marks it handled is attached only when it rejects (not on
- * every read of the data path), and the settle functions are dropped once it settled, so a
- * long-lived socket keeps only its promises.
+ * How establish() starts: a client's connect, a server's accepted connection (TCP is up), or the
+ * handshake of startTls() over a connection a plaintext socket handed over.
  */
-class Deferred<T> {
-  readonly promise: Promise<T>;
-  #resolve: ((value: T) => void) | undefined;
-  #reject: ((error: unknown) => void) | undefined;
-
-  constructor() {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-  }
-
-  resolve(value: T): void {
-    const resolve = this.#resolve;
-    this.#resolve = this.#reject = undefined;
-    resolve?.(value);
-  }
-
-  reject(error: unknown): void {
-    const reject = this.#reject;
-    if (!reject) return;
-    this.#resolve = this.#reject = undefined;
-    this.promise.catch(ignore);
-    reject(error);
-  }
-}
-
-function rejected(error: SecureSocketError): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(ignore);
-  return promise;
-}
-
-interface PendingWrite {
-  chunk: Uint8Array;
-  done: Deferred<void>;
-}
+export type EstablishStart = 'connect' | 'accept' | 'upgrade';
 
 /** Wraps anything thrown at core into a SecureSocketError, keeping it as the cause. */
 export function toSecureSocketError(cause: unknown, phase: ErrorPhase): SecureSocketError {
@@ -127,33 +107,69 @@ class SocketSink implements TransportSink {
   }
 }
 
+/** SecureSocket's handlers for its read and write sides; set once, by its static block. */
+let hooksOf: {
+  pause(socket: SecureSocket): void;
+  resume(socket: SecureSocket): void;
+  writeTransport(socket: SecureSocket): Transport | undefined;
+  touch(socket: SecureSocket): void;
+  writeFailed(socket: SecureSocket, cause: unknown): SecureSocketError;
+  drained(socket: SecureSocket): void;
+};
+
+/** What the read and write sides call back into; shared methods, as SocketSink. */
+class SocketHooks implements Pacer, WriteHost {
+  readonly #socket: SecureSocket;
+
+  constructor(socket: SecureSocket) {
+    this.#socket = socket;
+  }
+
+  pause(): void {
+    hooksOf.pause(this.#socket);
+  }
+
+  resume(): void {
+    hooksOf.resume(this.#socket);
+  }
+
+  writeTransport(): Transport | undefined {
+    return hooksOf.writeTransport(this.#socket);
+  }
+
+  touch(): void {
+    hooksOf.touch(this.#socket);
+  }
+
+  writeFailed(cause: unknown): SecureSocketError {
+    return hooksOf.writeFailed(this.#socket, cause);
+  }
+
+  drained(): void {
+    hooksOf.drained(this.#socket);
+  }
+}
+
 export class SecureSocket implements ShutdownableSecureSocket {
   readonly capabilities: Capabilities;
 
   #state: SocketState = 'connecting';
   readonly #options: ResolvedSocketOptions;
+  readonly #mode: SocketMode;
   readonly #startedAt = performance.now();
   #transport: Transport | undefined;
   readonly #opened = new Deferred<SessionInfo>();
   readonly #closed = new Deferred<CloseReport>();
+  readonly #connectionClosed = new Deferred<void>();
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
-  // Read side.
-  #inbound: Uint8Array[] = [];
-  #inboundBytes = 0;
-  #readers: Deferred<Uint8Array | null>[] = [];
-  /** No more data will be handed to the application: local shutdown('read'), peer end, or closed. */
-  #readDone = false;
+  readonly #hooks = new SocketHooks(this);
+  readonly #reading = new ReadSide(this.#hooks);
+  readonly #writing = new WriteSide(this.#hooks);
   #readShutLocally = false;
-  #readError: SecureSocketError | undefined;
-  #paused = false;
 
-  // Write side.
-  #writeQueue: PendingWrite[] = [];
-  #writeBusy = false;
-  /** The write the runtime is still taking (it pushed back). */
-  #inFlightWrite: Deferred<void> | undefined;
+  // Close choreography.
   #writeShutdown: Deferred<void> | undefined;
   #writeShutdownStarted = false;
   #closeNotifySent = false;
@@ -179,9 +195,13 @@ export class SecureSocket implements ShutdownableSecureSocket {
   /** close() with a timeout waits for the peer's close_notify; close({ timeoutMs: 0 }) does not. */
   #closeWaitsForPeer = true;
 
-  #bytesRead = 0;
-  #bytesWritten = 0;
-  #bytesDiscarded = 0;
+  // STARTTLS (plaintext sockets only).
+  /** The adapter's handshake over this plaintext connection. */
+  #upgrade: UpgradeTransport | undefined;
+  /** startTls() was called: every method rejects with this, and the connection is no longer ours. */
+  #detached: SecureSocketError | undefined;
+  /** The connection went on in the socket startTls() returned. */
+  #upgraded = false;
 
   /** The adapter's view of this socket. */
   readonly #sink: TransportSink = new SocketSink(this);
@@ -193,10 +213,25 @@ export class SecureSocket implements ShutdownableSecureSocket {
       error: (socket, error) => socket.#fail(error),
       closed: (socket) => socket.#transportClosed(),
     };
+    hooksOf = {
+      pause: (socket) => socket.#pace('pause'),
+      resume: (socket) => socket.#pace('resume'),
+      writeTransport: (socket) => (socket.#state === 'closed' ? undefined : socket.#transport),
+      touch: (socket) => socket.#touch(),
+      writeFailed: (socket, cause) => {
+        const error = toSecureSocketError(cause, 'write');
+        socket.#fail(error);
+        return error;
+      },
+      drained: (socket) => {
+        if (socket.#writeShutdown) socket.#sendCloseNotify();
+      },
+    };
   }
 
-  constructor(options: ResolvedSocketOptions, capabilities: Capabilities) {
+  constructor(options: ResolvedSocketOptions, capabilities: Capabilities, mode: SocketMode) {
     this.#options = options;
+    this.#mode = mode;
     this.capabilities = capabilities;
     socketOpened();
   }
@@ -211,6 +246,14 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   get closed(): Promise<CloseReport> {
     return this.#closed.promise;
+  }
+
+  /**
+   * Resolves once the connection is over: this socket closed and, when startTls() handed the
+   * connection on, the socket it became closed too. A server counts its live connections by it.
+   */
+  get connectionClosed(): Promise<void> {
+    return this.#connectionClosed.promise;
   }
 
   get readable(): ReadableStream<Uint8Array> {
@@ -240,75 +283,24 @@ export class SecureSocket implements ShutdownableSecureSocket {
   // ---- reading -------------------------------------------------------------------------------
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#inbound.shift();
-    if (chunk !== undefined) {
-      this.#inboundBytes -= chunk.byteLength;
-      if (this.#paused && this.#inboundBytes < RESUME_BELOW_BYTES) this.#resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#readError) return rejected(this.#readError);
-    if (this.#readDone) return Promise.resolve(null);
-    const reader = new Deferred<Uint8Array | null>();
-    this.#readers.push(reader);
-    if (this.#paused) this.#resume();
-    return reader.promise;
+    // Before the queue: what a detached socket still holds is judged by startTls(), never read.
+    if (this.#detached) return rejected(this.#detached);
+    return this.#reading.read();
   }
 
   #receive(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
     this.#touch();
-    if (this.#readDone) {
-      // After shutdown('read') or close(): drained so the peer is never blocked, and counted.
-      this.#bytesDiscarded += chunk.byteLength;
-      return;
-    }
-    this.#bytesRead += chunk.byteLength;
-    const reader = this.#readers.shift();
-    if (reader) {
-      reader.resolve(chunk);
-      return;
-    }
-    this.#inbound.push(chunk);
-    this.#inboundBytes += chunk.byteLength;
-    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && this.#transport) this.#pause();
+    this.#reading.receive(chunk, this.#transport !== undefined);
   }
 
   // A transport that throws on pause or resume can no longer pace the peer: that is a fatal error.
-  #pause(): void {
-    this.#paused = true;
+  #pace(how: 'pause' | 'resume'): void {
     try {
-      this.#transport?.pause();
+      this.#transport?.[how]();
     } catch (cause) {
       this.#fail(toSecureSocketError(cause, 'read'));
     }
-  }
-
-  #resume(): void {
-    this.#paused = false;
-    try {
-      this.#transport?.resume();
-    } catch (cause) {
-      this.#fail(toSecureSocketError(cause, 'read'));
-    }
-  }
-
-  /** Ends delivery: queued data stays readable unless `discard`, then read() gives null. */
-  #finishReading(discard: boolean): void {
-    this.#readDone = true;
-    if (discard && this.#inboundBytes > 0) {
-      // Received but never handed over: it moves from the read count to the discarded count.
-      this.#bytesRead -= this.#inboundBytes;
-      this.#bytesDiscarded += this.#inboundBytes;
-      this.#inbound = [];
-      this.#inboundBytes = 0;
-    }
-    const readers = this.#readers;
-    this.#readers = [];
-    for (const reader of readers) {
-      if (this.#readError) reader.reject(this.#readError);
-      else reader.resolve(null);
-    }
-    if (this.#paused) this.#resume();
   }
 
   #peerEnd(closeNotify: boolean | null): void {
@@ -321,9 +313,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     this.#peerEnded = true;
     this.#firstToShut ??= 'peer';
-    this.#closeNotifyReceived = closeNotify;
-    this.#truncated = closeNotify === null ? null : !closeNotify;
-    if (closeNotify === false && this.#options.truncation === 'error' && !this.#readDone) {
+    // Plain TCP has no close_notify: its FIN is the clean end, never a truncation.
+    const verdict = this.#mode.plaintext ? true : closeNotify;
+    this.#closeNotifyReceived = this.#mode.plaintext ? false : closeNotify;
+    this.#truncated = verdict === null ? null : !verdict;
+    if (verdict === false && this.#options.truncation === 'error' && !this.#reading.done) {
       this.#fail(
         new SecureSocketError(
           'ERR_TLS_TRUNCATED',
@@ -333,10 +327,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
       );
       return;
     }
-    const wasPlaintext = this.#state === 'plaintext';
     this.#apply('peerEnded');
-    this.#finishReading(false);
-    if (!this.#options.allowHalfOpen && !wasPlaintext) this.#shutdownWrite();
+    this.#reading.finish(false);
+    if (!this.#options.allowHalfOpen) this.#shutdownWrite();
     this.#releaseWhenDone();
   }
 
@@ -353,16 +346,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     const refusal = this.#writeRefusal();
     if (refusal) return rejected(refusal);
-    if (chunk.byteLength === 0) return RESOLVED;
-    if (!this.#writeBusy && this.#writeQueue.length === 0) {
-      return this.#transmit(chunk) ?? RESOLVED;
-    }
-    const done = new Deferred<void>();
-    this.#writeQueue.push({ chunk, done });
-    return done.promise;
+    return this.#writing.write(chunk);
   }
 
   #writeRefusal(): SecureSocketError | undefined {
+    if (this.#detached) return this.#detached;
     if (this.#error) return this.#error;
     if (this.#writeShutdown) {
       return new SecureSocketError(
@@ -375,63 +363,10 @@ export class SecureSocket implements ShutdownableSecureSocket {
     return undefined;
   }
 
-  /** Hands one chunk to the transport; returns a promise only when the runtime pushes back. */
-  #transmit(chunk: Uint8Array): Promise<void> | undefined {
-    const transport = this.#transport!;
-    this.#bytesWritten += chunk.byteLength;
-    this.#touch();
-    let accepted: Promise<void> | undefined;
-    try {
-      accepted = transport.write(chunk);
-    } catch (cause) {
-      const error = toSecureSocketError(cause, 'write');
-      this.#fail(error);
-      return rejected(error);
-    }
-    if (accepted === undefined) return undefined;
-    // Core owns the caller's promise: an abort or failure settles it even if the runtime later
-    // reports the bytes taken (a runtime may resolve its drain promise when the socket closes).
-    const inFlight = new Deferred<void>();
-    this.#inFlightWrite = inFlight;
-    this.#writeBusy = true;
-    accepted.then(
-      () => {
-        if (this.#inFlightWrite !== inFlight) return;
-        this.#inFlightWrite = undefined;
-        this.#writeBusy = false;
-        inFlight.resolve();
-        this.#pumpWrites();
-      },
-      (cause: unknown) => {
-        if (this.#inFlightWrite !== inFlight) return;
-        this.#inFlightWrite = undefined;
-        this.#writeBusy = false;
-        const error = toSecureSocketError(cause, 'write');
-        inFlight.reject(error);
-        this.#fail(error);
-      },
-    );
-    return inFlight.promise;
-  }
-
-  #pumpWrites(): void {
-    while (!this.#writeBusy && this.#state !== 'closed') {
-      const next = this.#writeQueue.shift();
-      if (!next) break;
-      const accepted = this.#transmit(next.chunk);
-      if (accepted)
-        accepted.then(
-          () => next.done.resolve(),
-          (error: unknown) => next.done.reject(error),
-        );
-      else next.done.resolve();
-    }
-    if (!this.#writeBusy && this.#writeQueue.length === 0 && this.#writeShutdown) this.#sendCloseNotify();
-  }
-
   // ---- shutdown and close --------------------------------------------------------------------
 
   shutdown(how: ShutdownHow): Promise<void> {
+    if (this.#detached) return rejected(this.#detached);
     switch (how) {
       case 'read':
         this.#shutdownRead();
@@ -453,11 +388,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   #shutdownRead(): void {
-    if (this.#readShutLocally || this.#state === 'closed' || this.#state === 'plaintext') return;
+    if (this.#readShutLocally || this.#state === 'closed') return;
     this.#readShutLocally = true;
     this.#firstToShut ??= 'local';
     this.#apply('readShutdown');
-    this.#finishReading(true);
+    this.#reading.finish(true);
     this.#releaseWhenDone();
   }
 
@@ -467,16 +402,10 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#state === 'closed') {
       if (this.#closeNotifySent) this.#writeShutdown.resolve();
       else this.#writeShutdown.reject(this.#closedError('shutdown'));
-    } else if (this.#state === 'plaintext') {
-      this.#writeShutdown.reject(
-        new SecureSocketError('ERR_UNSUPPORTED', 'shutdown() needs TLS: call startTls() or close() first', {
-          phase: 'shutdown',
-        }),
-      );
     } else {
       this.#firstToShut ??= 'local';
       this.#apply('writeShutdown');
-      this.#pumpWrites();
+      this.#writing.pump();
     }
     return this.#writeShutdown.promise;
   }
@@ -520,6 +449,8 @@ export class SecureSocket implements ShutdownableSecureSocket {
         ),
       );
     }
+    // A detached socket has nothing left to close; its report says where the connection went.
+    if (this.#detached) return this.closed;
     this.#closeCall ??= this.#beginClose(timeoutMs);
     return this.#closeCall;
   }
@@ -536,7 +467,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     const bound = Math.min(Math.max(timeoutMs, CLOSE_FLUSH_GRACE_MS), MAX_TIMEOUT_MS);
     this.#closeTimer = setTimeout(() => this.#closeTimedOut(bound), bound);
     this.#shutdownRead();
-    if (this.#state !== 'plaintext') this.#shutdownWrite();
+    this.#shutdownWrite();
     this.#releaseWhenDone();
     return this.closed;
   }
@@ -582,6 +513,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   abort(reason?: unknown): void {
+    // Once startTls() handed the connection over this socket is closed, and aborting it touches nothing.
     if (this.#state === 'closed') return;
     const error = new SecureSocketError('ERR_ABORTED', 'The socket was aborted', {
       phase: this.#phase(),
@@ -589,10 +521,10 @@ export class SecureSocket implements ShutdownableSecureSocket {
     });
     this.#error = error;
     this.#initiator = 'abort';
-    this.#readError = error;
+    this.#reading.error = error;
     const transport = this.#transport;
     this.#apply('aborted');
-    this.#finishReading(true);
+    this.#reading.finish(true);
     this.#rejectWrites(error);
     this.#letGoError ??= letGo(transport, 'reset');
     this.#finish();
@@ -602,20 +534,130 @@ export class SecureSocket implements ShutdownableSecureSocket {
     await this.close();
   }
 
+  // ---- STARTTLS ------------------------------------------------------------------------------
+
+  startTls(options?: StartTlsOptions): Promise<ShutdownableSecureSocket> {
+    if (this.#detached) return rejected(this.#detached);
+    if (!this.#mode.plaintext) {
+      return rejected(
+        new SecureSocketError(
+          'ERR_UNSUPPORTED',
+          "startTls() upgrades plaintext sockets only (secureTransport: 'starttls')",
+          { phase: 'handshake' },
+        ),
+      );
+    }
+    if (this.#state !== 'plaintext' || !this.#upgrade) {
+      return rejected(
+        this.#error ??
+          new SecureSocketError('ERR_SOCKET_CLOSED', 'startTls() needs an open plaintext connection', {
+            phase: 'handshake',
+          }),
+      );
+    }
+    let upgradeOptions: ResolvedSocketOptions;
+    try {
+      upgradeOptions = resolveStartTlsOptions(this.#options, options, this.#mode.role);
+      if (this.#mode.role === 'client')
+        assertSupported(upgradeOptions as ResolvedConnectOptions, this.capabilities);
+    } catch (cause) {
+      return rejected(toSecureSocketError(cause, 'handshake'));
+    }
+    // Detached from here on: nothing more is handed to this socket's reader, and writes are refused.
+    this.#detached = new SecureSocketError(
+      'ERR_SOCKET_DETACHED',
+      'startTls() took this connection: use the socket it returned',
+      { phase: this.#phase() },
+    );
+    this.#clearIdleTimer();
+    this.#reading.rejectWaiting(this.#detached);
+    return this.#handOver(upgradeOptions, this.#upgrade);
+  }
+
+  async #handOver(
+    options: ResolvedSocketOptions,
+    upgrade: UpgradeTransport,
+  ): Promise<ShutdownableSecureSocket> {
+    // What write() accepted goes out first, in plaintext: usually the STARTTLS request itself.
+    await this.#writesFlushed(options.handshakeTimeoutMs);
+    if (this.#state !== 'plaintext') {
+      const error =
+        this.#error ??
+        new SecureSocketError(
+          'ERR_SOCKET_CLOSED',
+          'The connection ended before the TLS handshake could start',
+          {
+            phase: 'handshake',
+          },
+        );
+      this.#fail(error);
+      throw error;
+    }
+    const unread = this.#reading.takeUnread();
+    const refusal = upgradeRefusal(this.#mode.role, unread);
+    if (refusal) {
+      this.#reading.bytesDiscarded += unread?.byteLength ?? 0;
+      this.#fail(refusal, 'reset');
+      throw refusal;
+    }
+    // TLS reads the connection from here on; a paused plaintext reader must not hold it back.
+    if (this.#reading.paused) this.#reading.resume();
+    this.#transport = undefined;
+    this.#upgraded = true;
+    this.#apply('upgraded');
+    this.#finish();
+    const secure = new SecureSocket(options, this.capabilities, { role: this.#mode.role, plaintext: false });
+    void secure.connectionClosed.then(() => this.#connectionClosed.resolve());
+    const client = this.#mode.role === 'client';
+    return secure.establish(
+      (context) =>
+        upgrade(context, {
+          options: client ? (options as ResolvedConnectOptions) : undefined,
+          received: client ? undefined : unread,
+        }),
+      'upgrade',
+    );
+  }
+
+  /** Until every accepted write was taken; a peer that takes nothing fails the upgrade at its timeout. */
+  async #writesFlushed(limitMs: number): Promise<void> {
+    if (!this.#writesPending()) return;
+    const timer =
+      limitMs > 0
+        ? setTimeout(() => {
+            const error = new SecureSocketError(
+              'ERR_HANDSHAKE_TIMEOUT',
+              `startTls(): the bytes written before it were not taken within ${limitMs} ms`,
+              { phase: 'handshake' },
+            );
+            this.#fail(error, 'reset');
+          }, limitMs)
+        : undefined;
+    try {
+      for (;;) {
+        const waiting = this.#writing.last;
+        if (waiting === undefined || this.#state === 'closed') return;
+        await waiting.catch(ignore);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // ---- failure and the end -------------------------------------------------------------------
 
-  #fail(error: SecureSocketError): void {
+  #fail(error: SecureSocketError, letGoBy: 'release' | 'reset' = 'release'): void {
     if (this.#state === 'closed') return;
     this.#error = error;
     this.#initiator ??= 'error';
     const transport = this.#transport;
     this.#apply('failed');
-    if (!this.#readDone) {
-      this.#readError = error;
-      this.#finishReading(false);
+    if (!this.#reading.done) {
+      this.#reading.error = error;
+      this.#reading.finish(false);
     }
     this.#rejectWrites(error);
-    this.#letGoError ??= letGo(transport, 'release');
+    this.#letGoError ??= letGo(transport, letGoBy);
     this.#finish();
   }
 
@@ -633,19 +675,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   #writesPending(): boolean {
-    return (
-      this.#inFlightWrite !== undefined ||
-      this.#writeQueue.length > 0 ||
-      (this.#writeShutdown !== undefined && !this.#closeNotifySent)
-    );
+    return this.#writing.pending || (this.#writeShutdown !== undefined && !this.#closeNotifySent);
   }
 
   #rejectWrites(error: SecureSocketError): void {
-    this.#inFlightWrite?.reject(error);
-    this.#inFlightWrite = undefined;
-    const waiting = this.#writeQueue;
-    this.#writeQueue = [];
-    for (const write of waiting) write.done.reject(error);
+    this.#writing.rejectAll(error);
     if (this.#writeShutdown && !this.#closeNotifySent) this.#writeShutdown.reject(error);
   }
 
@@ -665,17 +699,20 @@ export class SecureSocket implements ShutdownableSecureSocket {
     if (this.#error) this.#opened.reject(this.#error);
     const report: CloseReport = {
       initiator: this.#initiator ?? this.#firstToShut ?? 'local',
-      closeNotifySent: this.#closeNotifySent,
+      // A plaintext socket's write side ends with a bare FIN.
+      closeNotifySent: this.#closeNotifySent && !this.#mode.plaintext,
       closeNotifyReceived: this.#closeNotifyReceived,
       truncated: this.#truncated,
-      bytesRead: this.#bytesRead,
-      bytesWritten: this.#bytesWritten,
-      bytesDiscarded: this.#bytesDiscarded,
+      bytesRead: this.#reading.bytesRead,
+      bytesWritten: this.#writing.bytesWritten,
+      bytesDiscarded: this.#reading.bytesDiscarded,
       durationMs: performance.now() - this.#startedAt,
     };
     // The socket's own error stays the report's: reads and writes already rejected with it.
     const error = this.#error ?? this.#letGoError;
     if (error) report.error = error;
+    if (this.#upgraded) report.upgraded = true;
+    else this.#connectionClosed.resolve();
     this.#closed.resolve(report);
   }
 
@@ -722,7 +759,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
         { phase: 'read' },
       );
       this.#error ??= error;
-      if (!this.#readDone) this.#readError = error;
+      if (!this.#reading.done) this.#reading.error = error;
       this.close();
     }, delayMs);
   }
@@ -735,9 +772,13 @@ export class SecureSocket implements ShutdownableSecureSocket {
   // ---- establishing (used by connectWith / listenWith) ---------------------------------------
 
   /** Runs the adapter's open() under the handshake timeout and the caller's signal. */
-  async establish(open: OpenTransport, options: { accepted: boolean }): Promise<this> {
+  async establish(open: OpenTransport, start: EstablishStart): Promise<this> {
     const { handshakeTimeoutMs, signal } = this.#options;
-    if (options.accepted) this.#apply('connected');
+    if (start === 'accept') this.#apply(this.#mode.plaintext ? 'connectedPlaintext' : 'connected');
+    if (start === 'upgrade') {
+      this.#apply('connectedPlaintext');
+      this.#apply('startTls');
+    }
     if (signal?.aborted) {
       const error = this.#abortedBySignal(signal);
       this.#fail(error);
@@ -794,17 +835,23 @@ export class SecureSocket implements ShutdownableSecureSocket {
       sink: this.#sink,
       signal,
       connected: () => {
-        if (this.#state === 'connecting') this.#apply('connected');
+        // A plaintext socket has no handshake: it is open (plaintext) once attached.
+        if (this.#state === 'connecting' && !this.#mode.plaintext) this.#apply('connected');
       },
     };
   }
 
-  #attach({ transport, session }: OpenedTransport): void {
+  #attach({ transport, session, upgrade }: OpenedTransport): void {
     this.#transport = transport;
-    if (this.#state === 'connecting') this.#apply('connected');
-    this.#apply('handshakeComplete');
+    if (this.#mode.plaintext) {
+      this.#upgrade = upgrade;
+      if (this.#state === 'connecting') this.#apply('connectedPlaintext');
+    } else {
+      if (this.#state === 'connecting') this.#apply('connected');
+      this.#apply('handshakeComplete');
+    }
     this.#opened.resolve(session);
-    if (this.#paused) this.#pause();
+    if (this.#reading.paused) this.#reading.pause();
     const { signal, idleTimeoutMs } = this.#options;
     if (signal) {
       const onAbort = (): void => this.abort(signal.reason);

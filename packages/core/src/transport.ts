@@ -4,6 +4,7 @@
  * never assigns the state, never decides when to send close_notify and never keeps timers of its own.
  */
 import type { SecureSocketError } from './errors.ts';
+import type { ResolvedConnectOptions } from './options.ts';
 import type { NetAddress, SessionInfo } from './types.ts';
 
 /** Primitives an adapter implements over its runtime's socket. */
@@ -58,7 +59,32 @@ export interface OpenContext {
 export interface OpenedTransport {
   transport: Transport;
   session: SessionInfo;
+  /**
+   * Only for a plaintext connection (`secureTransport: 'starttls'`): its transport is then plain TCP
+   * (write and read plaintext, shutdownWrite() sends a bare FIN, sink.end() reports the peer's FIN), and
+   * this runs the TLS handshake over the same connection.
+   */
+  upgrade?: UpgradeTransport;
 }
+
+/** What core hands an adapter for startTls(). */
+export interface TlsHandoff {
+  /** Client: the connect() options with startTls()'s overrides. Server: undefined (the listener's own). */
+  readonly options: ResolvedConnectOptions | undefined;
+  /**
+   * Server: bytes that arrived in plaintext before startTls() and begin a TLS handshake record (a
+   * client's ClientHello can overtake the server's call); TLS must read them before anything else.
+   * Core refuses the upgrade when the waiting bytes are anything else, so the adapter never judges bytes.
+   */
+  readonly received: Uint8Array | undefined;
+}
+
+/**
+ * Stops reporting plaintext to the old sink, runs the handshake over the same TCP connection with
+ * `context` (its sink is the new socket's, its signal ends the attempt), and resolves once verified,
+ * with the secure transport. On failure it rejects and frees the connection, like OpenTransport.
+ */
+export type UpgradeTransport = (context: OpenContext, handoff: TlsHandoff) => Promise<OpenedTransport>;
 
 /** Connects (or, on a server, completes an accepted connection's handshake) and resolves once verified. */
 export type OpenTransport = (context: OpenContext) => Promise<OpenedTransport>;

@@ -73,6 +73,37 @@ export interface ConnectOptions extends SocketOptions {
   dangerouslyDisableVerification?: boolean;
 }
 
+/**
+ * What `startTls()` may change for its handshake. A client takes every other setting from its
+ * connect() options; a server uses its listener's certificate, key, trust and versions, and takes
+ * only the per-socket settings.
+ */
+export interface StartTlsOptions {
+  /** Client only. */
+  servername?: string;
+  /** Client only. */
+  ca?: string | string[];
+  /** Client only. */
+  caAddsToDefaultTrust?: boolean;
+  /** Client only. */
+  alpn?: string[];
+  /** Client only. */
+  minVersion?: TlsVersion;
+  /** Client only. */
+  maxVersion?: TlsVersion;
+  /** Client only. */
+  cert?: string;
+  /** Client only. */
+  key?: string;
+  /** Client only. */
+  dangerouslyDisableVerification?: boolean;
+  handshakeTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  closeTimeoutMs?: number;
+  allowHalfOpen?: boolean;
+  truncation?: TruncationPolicy;
+}
+
 export interface ListenOptions extends SocketOptions {
   /** Default '127.0.0.1'. */
   hostname?: string;
@@ -82,6 +113,11 @@ export interface ListenOptions extends SocketOptions {
   key: string;
   /** Ask clients for a certificate and verify it against `ca`, which is then required. */
   requestClientCert?: boolean;
+  /**
+   * 'starttls': accepted sockets start in plaintext and `startTls()` runs the server handshake with
+   * this listener's credentials. Default 'on'.
+   */
+  secureTransport?: 'on' | 'starttls';
   /** Called for every incoming connection that fails before or during its handshake. */
   onHandshakeError?: (error: SecureSocketError) => void;
   /**
@@ -150,6 +186,8 @@ export interface CloseReport {
    * went wrong but letting go of the runtime's socket threw, an error whose `cause` is what was thrown.
    */
   error?: SecureSocketError;
+  /** A plaintext socket that `startTls()` detached: the connection lives on in the socket it returned. */
+  upgraded?: true;
   durationMs: number;
 }
 
@@ -239,6 +277,14 @@ export interface ShutdownableSecureSocket extends AsyncDisposable {
    */
   close(options?: { timeoutMs?: number }): Promise<CloseReport>;
   abort(reason?: unknown): void;
+  /**
+   * Plaintext sockets only (`secureTransport: 'starttls'`): runs the TLS handshake over this
+   * connection and resolves with the verified secure socket. This socket is detached at once: its
+   * methods reject `ERR_SOCKET_DETACHED`, and its `closed` resolves with `upgraded: true`. Plaintext
+   * received and not read by then is refused (`ERR_STARTTLS_REFUSED`, the connection is closed),
+   * except, on a server, the start of the client's TLS handshake.
+   */
+  startTls(options?: StartTlsOptions): Promise<ShutdownableSecureSocket>;
 }
 
 export interface SecureServer extends AsyncDisposable, AsyncIterable<ShutdownableSecureSocket> {

@@ -24,7 +24,9 @@ export const capabilities: Capabilities = Object.freeze({
   serverKeepAlive: true,
   clientCertificateSocketOptions: true,
   idleTimeout: true,
-  startTls: false,
+  // The plaintext phase runs on the raw socket the adapter owns; startTls() puts the same cipher stream
+  // under TLS as a direct connect or accept (plaintext.ts).
+  startTls: true,
   server: true,
   clientCertificates: true,
   disableVerification: true,

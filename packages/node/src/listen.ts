@@ -20,6 +20,7 @@ import { capabilities } from './capabilities.ts';
 import { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
 import { duplexUnder } from './node-internals.ts';
+import { openPlaintext } from './plaintext.ts';
 import { trustAnchorsOf } from './secure-context.ts';
 import { establishNodeTransport } from './socket.ts';
 
@@ -51,6 +52,13 @@ export function listen(
         accept({
           open: (context) => {
             if (resolved.keepAlive) raw.setKeepAlive(true, resolved.keepAlive.initialDelayMs);
+            if (resolved.secureTransport === 'starttls') {
+              return Promise.resolve(
+                openPlaintext(raw, context.sink, (socket, upgradeContext, handoff) =>
+                  handshakes.run(socket, upgradeContext, handoff.received),
+                ),
+              );
+            }
             return handshakes.run(raw, context);
           },
           refuse: () => {
@@ -131,8 +139,13 @@ class ServerHandshakes {
     });
   }
 
-  run(raw: Socket, context: OpenContext): Promise<OpenedTransport> {
+  /**
+   * `received`: the start of the client's handshake, read in plaintext before a STARTTLS server's
+   * startTls(); TLS reads it before anything still to come from the raw socket.
+   */
+  run(raw: Socket, context: OpenContext, received?: Uint8Array): Promise<OpenedTransport> {
     const cipher = new CipherStream(raw);
+    if (received) cipher.push(Buffer.from(received.buffer, received.byteOffset, received.byteLength));
     return new Promise<OpenedTransport>((resolve, reject) => {
       const onAbort = (): void => {
         this.#pending.delete(cipher);

@@ -75,6 +75,15 @@
  * - Node 20 keeps NODE_EXTRA_CA_CERTS roots in its shared store only: any context given `ca` loses
  *   them, so `caAddsToDefaultTrust` lists the bundled roots and that file's certificates next to `ca`.
  *   `connect.ca-replaces-default-trust`, `connect.ca-adds-to-default-trust`.
+ * - STARTTLS: a server-side `new TLSSocket(socket, { isServer: true })` completes the handshake with a
+ *   rogue client certificate (only tls.Server's connection listener verifies it), so an upgraded
+ *   server connection reaches the listener's tls.Server as its cipher stream, like a direct accept.
+ *   `server.starttls.client-certificate`.
+ * - STARTTLS: TLS over a net.Socket reads what that socket still buffers as if it came from the peer.
+ *   The plaintext phase (plaintext.ts) hands every chunk to core at once, so plaintext received before
+ *   startTls() is core's to judge (a client's early ClientHello goes to TLS first, anything else is
+ *   refused); bytes that arrive later reach TLS and fail the handshake. `starttls.injection-refused`,
+ *   `server.starttls.injection-refused`, `server.starttls.early-client-hello`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';

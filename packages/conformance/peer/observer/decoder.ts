@@ -68,18 +68,26 @@ interface Session {
 export class ConnectionDecoder {
   readonly #keylog: KeylogStore;
   readonly #entries: Entry[] = [];
-  readonly #directions: Record<Direction, DirectionState> = { c2s: newDirection(), s2c: newDirection() };
+  readonly #directions: Record<Direction, DirectionState>;
   #clientRandom: Buffer | undefined;
   #session: Session | undefined;
 
-  constructor(keylog: KeylogStore) {
+  constructor(keylog: KeylogStore, options: { plaintextFirst?: boolean } = {}) {
     this.#keylog = keylog;
+    this.#directions = {
+      c2s: newDirection(options.plaintextFirst),
+      s2c: newDirection(options.plaintextFirst),
+    };
   }
 
   /** Bytes that went over the wire in `dir`, in order. */
   receive(dir: Direction, chunk: Buffer, at: number): void {
     const direction = this.#directions[dir];
     for (const unit of direction.framer.push(chunk)) {
+      if (unit.kind === 'plaintext') {
+        this.#entries.push({ dir, at, content: { state: 'decoded', events: [unit] } });
+        continue;
+      }
       if (unit.kind === 'garbage') {
         if (direction.garbage) {
           direction.garbage.bytes += unit.bytes;
@@ -270,9 +278,9 @@ export class ConnectionDecoder {
   }
 }
 
-function newDirection(): DirectionState {
+function newDirection(plaintextFirst = false): DirectionState {
   return {
-    framer: new RecordFramer(),
+    framer: new RecordFramer({ plaintextFirst }),
     handshake: new HandshakeReassembler(),
     protection: undefined,
     changedCipherSpec: false,

@@ -58,6 +58,8 @@ function describe(event: WireEvent): string {
       return `undecryptable(${event.contentType}:${event.length})`;
     case 'garbage':
       return `garbage(${event.bytes})`;
+    case 'plaintext':
+      return `plaintext(${event.bytes})`;
     case 'partial-record':
       return `partial-record(${event.have}/${event.need})`;
     case 'fin':

@@ -23,7 +23,10 @@ export interface TlsRecord {
   readonly fragment: Buffer;
 }
 
-export type FramedUnit = { kind: 'record'; record: TlsRecord } | { kind: 'garbage'; bytes: number };
+export type FramedUnit =
+  | { kind: 'record'; record: TlsRecord }
+  | { kind: 'garbage'; bytes: number }
+  | { kind: 'plaintext'; bytes: number };
 
 export class RecordFramer {
   #parts: Buffer[] = [];
@@ -32,9 +35,22 @@ export class RecordFramer {
   #recordLength = 0;
   /** Once a header does not parse there is no reliable way to resync, so the rest is garbage. */
   #garbage = false;
+  /** STARTTLS: the stream is plaintext until the first byte that can start a TLS handshake record. */
+  #plaintext: boolean;
+
+  constructor(options: { plaintextFirst?: boolean } = {}) {
+    this.#plaintext = options.plaintextFirst ?? false;
+  }
 
   push(chunk: Buffer): FramedUnit[] {
     const units: FramedUnit[] = [];
+    if (this.#plaintext) {
+      const start = handshakeRecordStart(chunk);
+      if (start > 0 || start < 0) units.push({ kind: 'plaintext', bytes: start < 0 ? chunk.length : start });
+      if (start < 0) return units;
+      this.#plaintext = false;
+      chunk = chunk.subarray(start);
+    }
     if (this.#garbage) {
       units.push({ kind: 'garbage', bytes: chunk.length });
       return units;
@@ -114,6 +130,21 @@ export class RecordFramer {
     this.#recordLength = 0;
     units.push({ kind: 'garbage', bytes });
   }
+}
+
+/**
+ * Where a TLS handshake record (type 22, version 3.x) can start in `chunk`, or -1. The suite's plaintext
+ * is text, which never holds byte 22.
+ */
+function handshakeRecordStart(chunk: Buffer): number {
+  for (
+    let index = chunk.indexOf(ContentType.handshake);
+    index >= 0;
+    index = chunk.indexOf(ContentType.handshake, index + 1)
+  ) {
+    if (index + 1 >= chunk.length || chunk[index + 1] === 3) return index;
+  }
+  return -1;
 }
 
 /** The fragment length announced by a plausible record header at `offset`, or -1 if it is not one. */

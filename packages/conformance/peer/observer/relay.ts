@@ -8,8 +8,12 @@ import { ConnectionDecoder } from './decoder.ts';
 import type { Direction, ObservedConnection, Relay, WireEvent } from './index.ts';
 import { KeylogStore } from './keylog.ts';
 
-export async function startRelay(options: { target: { host: string; port: number } }): Promise<Relay> {
-  const { target } = options;
+export async function startRelay(options: {
+  target: { host: string; port: number };
+  /** STARTTLS: each direction is plaintext until its first TLS handshake record. */
+  plaintextFirst?: boolean;
+}): Promise<Relay> {
+  const { target, plaintextFirst = false } = options;
   const keylog = new KeylogStore();
   const connections: ObservedConnection[] = [];
   const sockets = new Set<net.Socket>();
@@ -28,7 +32,7 @@ export async function startRelay(options: { target: { host: string; port: number
     }
     const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
     track(upstream);
-    connections.push(observeConnection(connections.length + 1, client, upstream, keylog));
+    connections.push(observeConnection(connections.length + 1, client, upstream, keylog, plaintextFirst));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -71,8 +75,9 @@ function observeConnection(
   client: net.Socket,
   upstream: net.Socket,
   keylog: KeylogStore,
+  plaintextFirst: boolean,
 ): ObservedConnection {
-  const decoder = new ConnectionDecoder(keylog);
+  const decoder = new ConnectionDecoder(keylog, { plaintextFirst });
   const endedDirections = new Set<Direction>();
   let resolveEnded!: () => void;
   const ended = new Promise<void>((resolve) => {

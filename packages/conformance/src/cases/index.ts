@@ -9,6 +9,7 @@ import { peerCloseCases } from './peer-close.ts';
 import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
+import { starttlsCases } from './starttls.ts';
 import { truncationCases } from './truncation.ts';
 
 /** The whole catalogue, in the order it runs and is reported. */
@@ -23,5 +24,6 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...badPeerCases,
   ...serverCases,
   ...socketOptionsCases,
+  ...starttlsCases,
   ...interopCases,
 ];

@@ -1,0 +1,143 @@
+import type { Socket } from 'node:net';
+import {
+  netAddressOf,
+  type OpenContext,
+  type OpenedTransport,
+  type SessionInfo,
+  type TlsHandoff,
+  type Transport,
+  type TransportSink,
+} from '@closenotify/core';
+import { fromNodeError } from './errors.ts';
+
+/** How the adapter runs TLS over a connection a plaintext socket hands over (client or server role). */
+export type StartTlsOver = (
+  raw: Socket,
+  context: OpenContext,
+  handoff: TlsHandoff,
+) => Promise<OpenedTransport>;
+
+/**
+ * A `secureTransport: 'starttls'` connection before startTls(): plain TCP on the raw socket the
+ * adapter owns, so that the upgrade runs TLS over the same cipher stream as a direct connect (exact
+ * truncation verdicts, a real RST). `starttls.*`, `server.starttls.*`.
+ */
+export function openPlaintext(raw: Socket, sink: TransportSink, startTls: StartTlsOver): OpenedTransport {
+  const transport = new NodePlaintextTransport(raw, sink);
+  return {
+    transport,
+    session: plaintextSession(raw),
+    upgrade: (context, handoff) => {
+      transport.detach();
+      return startTls(raw, context, handoff);
+    },
+  };
+}
+
+function plaintextSession(raw: Socket): SessionInfo {
+  return {
+    protocol: null,
+    cipher: null,
+    alpnProtocol: null,
+    servername: null,
+    peerCertificate: null,
+    authorized: false,
+    localAddress: netAddressOf(raw.localAddress, raw.localPort),
+    remoteAddress: netAddressOf(raw.remoteAddress, raw.remotePort),
+  };
+}
+
+class NodePlaintextTransport implements Transport {
+  readonly #raw: Socket;
+  readonly #sink: TransportSink;
+  #drained: Promise<void> | undefined;
+  readonly #onData = (chunk: Buffer): void => this.#sink.data(chunk);
+  // Plain TCP: the FIN is the clean end (core never asks for a close_notify here).
+  readonly #onEnd = (): void => this.#sink.end(null);
+  readonly #onError = (error: Error): void => this.#sink.error(fromNodeError(error, 'read'));
+  readonly #onClose = (): void => this.#sink.closed();
+
+  constructor(raw: Socket, sink: TransportSink) {
+    this.#raw = raw;
+    this.#sink = sink;
+    raw.on('data', this.#onData);
+    raw.on('end', this.#onEnd);
+    raw.on('error', this.#onError);
+    raw.on('close', this.#onClose);
+  }
+
+  /** From here on the raw socket's events belong to TLS; a paused socket is left for TLS to resume. */
+  detach(): void {
+    const raw = this.#raw;
+    raw.off('data', this.#onData);
+    raw.off('end', this.#onEnd);
+    raw.off('error', this.#onError);
+    raw.off('close', this.#onClose);
+  }
+
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    const raw = this.#raw;
+    // As on the TLS socket: a chunk queued behind another waits by reference, so it gets a copy.
+    if (!raw.write(raw.writableLength > 0 ? new Uint8Array(chunk) : chunk)) return this.#whenDrained();
+    return undefined;
+  }
+
+  #whenDrained(): Promise<void> {
+    const raw = this.#raw;
+    this.#drained ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        raw.off('drain', done);
+        raw.off('close', done);
+        this.#drained = undefined;
+        resolve();
+      };
+      raw.on('drain', done);
+      raw.on('close', done);
+    });
+    return this.#drained;
+  }
+
+  /** A bare FIN behind every byte written: there is no close_notify before TLS. */
+  shutdownWrite(): Promise<void> {
+    const raw = this.#raw;
+    return new Promise<void>((resolve, reject) => {
+      if (raw.destroyed) {
+        reject(fromNodeError(new Error('The socket closed before its FIN could be sent'), 'shutdown'));
+        return;
+      }
+      const finished = (): void => {
+        raw.off('close', closedFirst);
+        resolve();
+      };
+      const closedFirst = (): void => {
+        raw.off('finish', finished);
+        reject(fromNodeError(new Error('The socket closed before its FIN was sent'), 'shutdown'));
+      };
+      raw.once('finish', finished);
+      raw.once('close', closedFirst);
+      raw.end();
+    });
+  }
+
+  pause(): void {
+    this.#raw.pause();
+  }
+
+  resume(): void {
+    this.#raw.resume();
+  }
+
+  reset(): void {
+    const raw = this.#raw;
+    // libuv refuses a reset while our FIN is still queued (see NodeTransport.reset): close instead.
+    if (raw.destroyed || (raw.writableEnded && raw.writableLength === 0 && !raw.writableFinished)) {
+      raw.destroy();
+      return;
+    }
+    raw.resetAndDestroy();
+  }
+
+  release(): void {
+    this.#raw.destroy();
+  }
+}
