@@ -41,5 +41,7 @@ export const capabilities: Capabilities = Object.freeze({
   // A TLS 1.2 server never learns its own hello random (no API gives it and the raw half sees only the
   // client's bytes), so it cannot derive the keys that open the client's last alert: a close_notify
   // and another warning alert before the FIN look alike, and the verdict is null, never a guess.
+  // node:tls over a Duplex, which would show the random, answers the client's close_notify by itself
+  // (socket.ts).
   tls12ServerCloseNotify: false,
 });

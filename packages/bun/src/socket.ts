@@ -63,7 +63,12 @@
  *   TLS 1.2 counts records after ChangeCipherSpec. One gap: a TLS 1.2 server never sees its own hello
  *   random, so a last record that is an alert is reported as end(null) there (data last or a cut record
  *   is still a truncation; capability tls12ServerCloseNotify false, `server.truncation.close-notify-then-late-fin`,
- *   `server.truncation.warning-alert-then-fin` on TLS 1.2). If the raw half stops seeing the hello, the handshake fails and if the key
+ *   `server.truncation.warning-alert-then-fin` on TLS 1.2). Nothing in Bun 1.4.5 gives that random: the
+ *   raw half shows only the client's records, the TLS 1.2 key log line is CLIENT_RANDOM alone, and
+ *   getSession() is the SSL_SESSION, which keeps none. node:tls over a JS Duplex would show our
+ *   ServerHello, but its server answers the client's close_notify at once with its own close_notify and
+ *   FIN and drops every later write without an error, which would break `server.peer-close.half-open`;
+ *   test/truncation.test.ts pins both facts. If the raw half stops seeing the hello, the handshake fails and if the key
  *   log stops opening the peer's first encrypted record the read fails, both with
  *   ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
  * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust
