@@ -183,6 +183,7 @@ function tls13Stream(ending: Array<[generation: number, type: number, content: U
     protocol: 'TLSv1.3',
     suite: AES_128,
     encryptedAtHandshake,
+    serverRandom: undefined,
   };
   return input;
 }
@@ -248,7 +249,12 @@ describe('closeNotifyVerdict, TLS 1.3', () => {
 });
 
 /** A TLS 1.2 server's stream as its client sees it. */
-function tls12Stream(lastAlert: Uint8Array | null, side: 'client' | 'server' = 'client') {
+function tls12Stream(
+  lastAlert: Uint8Array | null,
+  side: 'client' | 'server' = 'client',
+  // A client reads it in the ServerHello it receives; a server only where it sees the records it sends.
+  serverRandomKnown = side === 'client',
+) {
   const [master, clientRandom, serverRandom] = [randomBytes(48), randomBytes(32), randomBytes(32)];
   const peer = tls12Keys(
     TLS12_AES_128,
@@ -276,6 +282,7 @@ function tls12Stream(lastAlert: Uint8Array | null, side: 'client' | 'server' = '
     protocol: 'TLSv1.2',
     suite: TLS12_AES_128,
     encryptedAtHandshake: 0,
+    serverRandom: serverRandomKnown ? serverRandom : undefined,
   } as VerdictInput;
 }
 
@@ -286,7 +293,12 @@ describe('closeNotifyVerdict, TLS 1.2', () => {
     expect(closeNotifyVerdict(tls12Stream(null))).toBe(false);
   });
 
-  test('a server, which never sees its own hello random, cannot tell an alert apart: null', () => {
+  test('a server that knows its own hello random opens the alert like a client', () => {
+    expect(closeNotifyVerdict(tls12Stream(CLOSE_NOTIFY, 'server', true))).toBe(true);
+    expect(closeNotifyVerdict(tls12Stream(USER_CANCELED, 'server', true))).toBe(false);
+  });
+
+  test('a server that never sees its own hello random cannot tell an alert apart: null', () => {
     expect(closeNotifyVerdict(tls12Stream(CLOSE_NOTIFY, 'server'))).toBeNull();
     expect(closeNotifyVerdict(tls12Stream(null, 'server'))).toBe(false);
   });
