@@ -150,6 +150,24 @@ describe('PeerRecords', () => {
     records.push(plainRecord(22, Uint8Array.of(2, ...new Uint8Array(39))));
     expect(records.serverRandom).toBeUndefined();
   });
+
+  test("tells what of the unfinished record arrived, and the last whole record's length", () => {
+    // What a server holds back while a record might still turn out to be the client's close_notify.
+    const stream = new Uint8Array([
+      ...plainRecord(23, new Uint8Array(300)),
+      ...plainRecord(21, new Uint8Array(26)),
+    ]);
+    for (let end = 306; end <= stream.length; end++) {
+      const records = new PeerRecords();
+      records.push(stream.subarray(0, end));
+      const arrived = end - 305;
+      expect(records.partialBytes).toBe(arrived === 31 ? 0 : arrived);
+      expect(records.partialHeader()).toEqual(
+        arrived >= 5 && arrived < 31 ? { type: 21, length: 26 } : undefined,
+      );
+      expect(records.lastLength).toBe(arrived === 31 ? 31 : 305);
+    }
+  });
 });
 
 /** A TLS 1.3 server's stream as its client sees it, and the key log that goes with it. */
