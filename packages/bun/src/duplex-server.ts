@@ -7,7 +7,8 @@
  * code) writes every byte it sends through this transport, the ServerHello included, and the `keylog`
  * event gives the master secret: the verdict is exact in both versions (`server.truncation.*`).
  *
- * What Bun 1.4.5's engine over a Duplex does differently, and how it is papered over:
+ * What Bun 1.4.5's engine over a Duplex does differently, and how it is papered over (the conformance
+ * case ids prove each; test/truncation.test.ts pins the first):
  * - It answers the client's close_notify at once with its own close_notify and FIN and then drops
  *   every write without an error, and an EOF handed to it makes a later end() send the FIN alone. So
  *   it never sees either: a record that may be the client's close_notify (a TLS 1.2 alert; a TLS 1.3
@@ -15,11 +16,20 @@
  *   and reported as the end of the stream, anything else goes on to the engine. The TCP FIN is judged
  *   here too. Reading and writing stay independent, as on every other path: `server.peer-close.half-open`,
  *   `server.truncation.close-notify-then-late-fin`, `server.truncation.warning-alert-then-fin`.
- * - It takes each write whole and hands the ciphertext on at once, whatever the Duplex buffers:
- *   backpressure is the raw socket's. A write settles once the engine took it and no ciphertext waits
- *   for the raw socket, so at most one write's ciphertext is held. `server.data.*`.
+ * - It takes each write whole and hands the ciphertext on at once, whatever the Duplex buffers (64 MiB
+ *   written to a client that read nothing all sat in the Duplex): backpressure is the raw socket's. A
+ *   write settles once the engine took it and no ciphertext waits for the raw socket, so at most one
+ *   write's ciphertext is held. `server.data.reused-buffer`, `server.close.bounded.peer-not-reading`.
+ * - A TLS error after the handshake (garbage, a fatal alert) is only an internal `_tlsError` event on
+ *   a TLSSocket that tls.Server did not hand over; the transport releases control at once (below), so
+ *   it is an 'error'. `server.bad-peer.garbage-after-handshake`.
+ * - During the handshake the engine gets whole records one at a time: a client's Finished, its first
+ *   data and even its close_notify often share one chunk, and what follows the Finished is judged like
+ *   any later bytes. `server.peer-close.half-open`.
  * - The plaintext of a record comes out synchronously while the record is handed in, so everything
  *   the client sent before its close_notify or its FIN has reached core when the end is reported.
+ * - With the client's FIN in, Bun closes the raw socket as soon as ours is out: core hears of that
+ *   close after it took the settlement of shutdownWrite(). test/server.test.ts `server.peer-close.*`.
  * - The raw socket is Bun's: `terminate()` is the RST of reset() (`server.abort.rst-on-wire`), and a
  *   refused connection is terminated before any TLS byte (`server.pending-cap`).
  */
@@ -299,11 +309,7 @@ export class DuplexServerConnection implements Transport {
     if (bytes.length > 0) this.#cipher.push(bytes);
   }
 
-  /**
-   * During the handshake the engine gets whole records one at a time: a client's first flight after
-   * its Finished (data, even its close_notify) often shares a chunk with it, and once the handshake is
-   * done the rest of the chunk is judged like any later bytes. Returns that rest, if any.
-   */
+  /** Hands the engine whole handshake records one at a time; returns what follows the handshake, if any. */
   #feedHandshake(chunk: Uint8Array): Uint8Array | undefined {
     let start = 0;
     let offset = 0;
