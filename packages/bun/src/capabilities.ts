@@ -38,8 +38,7 @@ export const capabilities: Capabilities = Object.freeze({
   dropDuringHandshake: true,
   // BoringSSL gets `ca` as the whole trust store, as in Node.
   exclusiveCa: true,
-  // A TLS 1.2 server never learns its own hello random (no API gives it and the raw half sees only the
-  // client's bytes), so it cannot derive the keys that open the client's last alert: a close_notify
-  // and another warning alert before the FIN look alike, and the verdict is null, never a guess.
-  tls12ServerCloseNotify: false,
+  // A server that may negotiate TLS 1.2 runs node:tls over a Duplex, whose ciphertext shows its own
+  // hello random: the client's last alert is opened in both versions (duplex-server.ts).
+  tls12ServerCloseNotify: true,
 });

@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { cipherOf, netAddressOf, peerCertificateOf, type SessionInfo, tlsVersionOf } from '@closenotify/core';
 import type { Socket } from 'bun';
 
@@ -17,5 +18,23 @@ export function sessionOf(socket: Socket<unknown>, servername: string | null): S
     authorized: socket.authorized,
     localAddress: netAddressOf(socket.localAddress, socket.localPort),
     remoteAddress: netAddressOf(socket.remoteAddress, socket.remotePort),
+  };
+}
+
+/** The same for node:tls over a Duplex (duplex-server.ts): the addresses are the raw socket's. */
+export function duplexSessionOf(
+  tls: TLSSocket,
+  raw: Socket<unknown>,
+  servername: string | null,
+): SessionInfo {
+  return {
+    protocol: tlsVersionOf(tls.getProtocol()),
+    cipher: cipherOf(tls.getCipher()),
+    alpnProtocol: typeof tls.alpnProtocol === 'string' ? tls.alpnProtocol : null,
+    servername,
+    peerCertificate: peerCertificateOf(tls.getPeerX509Certificate()),
+    authorized: tls.authorized,
+    localAddress: netAddressOf(raw.localAddress, raw.localPort),
+    remoteAddress: netAddressOf(raw.remoteAddress, raw.remotePort),
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Bun's native TLS socket (Bun.connect / Bun.listen with `tls`) as a closenotify Transport.
+ * Bun's native TLS socket (Bun.connect, and Bun.listen for a TLS 1.3-only server) as a closenotify
+ * Transport.
  *
  * What Bun 1.4.5 does differently, and how it is papered over (the conformance case ids prove each;
  * the figures were measured with the installed Bun, before this adapter was written):
@@ -60,12 +61,13 @@
  *   truncation; otherwise the last record is opened with the peer's keys and only an authenticated
  *   close_notify is clean (another alert, data, or no key that opens it: truncation). TLS 1.3 finds the
  *   sequence number among the records that arrived before the handshake finished and follows KeyUpdates;
- *   TLS 1.2 counts records after ChangeCipherSpec. One gap: a TLS 1.2 server never sees its own hello
- *   random, so a last record that is an alert is reported as end(null) there (data last or a cut record
- *   is still a truncation; capability tls12ServerCloseNotify false, `server.truncation.close-notify-then-late-fin`,
- *   `server.truncation.warning-alert-then-fin` on TLS 1.2). If the raw half stops seeing the hello, the handshake fails and if the key
- *   log stops opening the peer's first encrypted record the read fails, both with
- *   ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
+ *   TLS 1.2 counts records after ChangeCipherSpec. A TLS 1.2 server cannot work this way: it never
+ *   sees its own hello random (the raw half shows only the client's records, the TLS 1.2 key log line
+ *   is CLIENT_RANDOM alone, getSession() keeps none), so listen() runs a server that may negotiate
+ *   TLS 1.2 over node:tls on a Duplex instead (duplex-server.ts, tls12ServerCloseNotify); this transport
+ *   serves clients and TLS 1.3-only servers. test/truncation.test.ts pins the facts. If the raw half
+ *   stops seeing the hello, the handshake fails and if the key log stops opening the peer's first
+ *   encrypted record the read fails, both with ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
  * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust
  *   anchors are loaded once up front (tls-options.ts) so bad ones still fail connect() and listen().
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
@@ -446,6 +448,7 @@ export class BunConnection implements Transport {
         protocol,
         suite,
         encryptedAtHandshake: this.#encryptedAtHandshake,
+        serverRandom: this.#records.serverRandom,
       });
     } catch (error) {
       this.#fail(fromBunError(error, 'read'));

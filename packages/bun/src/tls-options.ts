@@ -94,3 +94,17 @@ export function serverTlsOptions(options: ResolvedListenOptions): TLSOptions {
     requestCert: options.requestClientCert,
   };
 }
+
+/**
+ * The context of node:tls over a Duplex (duplex-server.ts), built once per listener; it takes the
+ * version bounds by name and ALPN as a list.
+ */
+export function serverSecureContext(options: ResolvedListenOptions): tls.SecureContext {
+  return tls.createSecureContext({
+    cert: options.cert,
+    key: options.key,
+    ca: trustAnchors(options, defaultTrust) as string[] | undefined,
+    minVersion: options.minVersion,
+    maxVersion: options.maxVersion,
+  });
+}

@@ -150,6 +150,24 @@ describe('PeerRecords', () => {
     records.push(plainRecord(22, Uint8Array.of(2, ...new Uint8Array(39))));
     expect(records.serverRandom).toBeUndefined();
   });
+
+  test("tells what of the unfinished record arrived, and the last whole record's length", () => {
+    // What a server holds back while a record might still turn out to be the client's close_notify.
+    const stream = new Uint8Array([
+      ...plainRecord(23, new Uint8Array(300)),
+      ...plainRecord(21, new Uint8Array(26)),
+    ]);
+    for (let end = 306; end <= stream.length; end++) {
+      const records = new PeerRecords();
+      records.push(stream.subarray(0, end));
+      const arrived = end - 305;
+      expect(records.partialBytes).toBe(arrived === 31 ? 0 : arrived);
+      expect(records.partialHeader()).toEqual(
+        arrived >= 5 && arrived < 31 ? { type: 21, length: 26 } : undefined,
+      );
+      expect(records.lastLength).toBe(arrived === 31 ? 31 : 305);
+    }
+  });
 });
 
 /** A TLS 1.3 server's stream as its client sees it, and the key log that goes with it. */
@@ -183,6 +201,7 @@ function tls13Stream(ending: Array<[generation: number, type: number, content: U
     protocol: 'TLSv1.3',
     suite: AES_128,
     encryptedAtHandshake,
+    serverRandom: undefined,
   };
   return input;
 }
@@ -248,7 +267,12 @@ describe('closeNotifyVerdict, TLS 1.3', () => {
 });
 
 /** A TLS 1.2 server's stream as its client sees it. */
-function tls12Stream(lastAlert: Uint8Array | null, side: 'client' | 'server' = 'client') {
+function tls12Stream(
+  lastAlert: Uint8Array | null,
+  side: 'client' | 'server' = 'client',
+  // A client reads it in the ServerHello it receives; a server only where it sees the records it sends.
+  serverRandomKnown = side === 'client',
+) {
   const [master, clientRandom, serverRandom] = [randomBytes(48), randomBytes(32), randomBytes(32)];
   const peer = tls12Keys(
     TLS12_AES_128,
@@ -276,6 +300,7 @@ function tls12Stream(lastAlert: Uint8Array | null, side: 'client' | 'server' = '
     protocol: 'TLSv1.2',
     suite: TLS12_AES_128,
     encryptedAtHandshake: 0,
+    serverRandom: serverRandomKnown ? serverRandom : undefined,
   } as VerdictInput;
 }
 
@@ -286,7 +311,12 @@ describe('closeNotifyVerdict, TLS 1.2', () => {
     expect(closeNotifyVerdict(tls12Stream(null))).toBe(false);
   });
 
-  test('a server, which never sees its own hello random, cannot tell an alert apart: null', () => {
+  test('a server that knows its own hello random opens the alert like a client', () => {
+    expect(closeNotifyVerdict(tls12Stream(CLOSE_NOTIFY, 'server', true))).toBe(true);
+    expect(closeNotifyVerdict(tls12Stream(USER_CANCELED, 'server', true))).toBe(false);
+  });
+
+  test('a server that never sees its own hello random cannot tell an alert apart: null', () => {
     expect(closeNotifyVerdict(tls12Stream(CLOSE_NOTIFY, 'server'))).toBeNull();
     expect(closeNotifyVerdict(tls12Stream(null, 'server'))).toBe(false);
   });

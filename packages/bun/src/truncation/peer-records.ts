@@ -35,6 +35,7 @@ export class PeerRecords {
   #parts: Uint8Array[] = [];
   #last: Uint8Array[] | undefined;
   #lastType = 0;
+  #lastLength = 0;
   /** Type-23 records so far (TLS 1.3: handshake and application records alike). */
   encryptedRecords = 0;
   /** Records after the peer's ChangeCipherSpec (TLS 1.2: the last one's sequence number + 1). */
@@ -82,12 +83,30 @@ export class PeerRecords {
     return this.#lastType;
   }
 
+  /** The last whole record's length, header included. */
+  get lastLength(): number {
+    return this.#lastLength;
+  }
+
+  /** How many bytes of the unfinished record at the end of the stream arrived so far (0: none). */
+  get partialBytes(): number {
+    if (this.#headerFilled < HEADER) return this.#headerFilled;
+    return HEADER + ((this.#header[3]! << 8) | this.#header[4]!) - this.#bodyLeft;
+  }
+
+  /** The unfinished record's type and body length, once its header is whole. */
+  partialHeader(): { type: number; length: number } | undefined {
+    if (this.#headerFilled < HEADER) return undefined;
+    return { type: this.#header[0]!, length: (this.#header[3]! << 8) | this.#header[4]! };
+  }
+
   #recordDone(): void {
     const type = this.#header[0]!;
     const length = (this.#header[3]! << 8) | this.#header[4]!;
     this.#headerFilled = 0;
     this.#last = this.#parts;
     this.#lastType = type;
+    this.#lastLength = HEADER + length;
     if (this.#cipherChanged) {
       this.recordsAfterCipherChange++;
       if (this.recordsAfterCipherChange === 1) this.firstEncrypted = joined(this.#parts).slice();

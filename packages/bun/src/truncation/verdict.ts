@@ -60,6 +60,11 @@ export interface VerdictInput {
   suite: AeadSuite | undefined;
   /** encryptedRecords when the handshake finished: TLS 1.3 handshake records are among those. */
   encryptedAtHandshake: number;
+  /**
+   * TLS 1.2: the server's hello random. A client reads it in the records it receives, a server in the
+   * records it sends, where it can see them; undefined where it cannot.
+   */
+  serverRandom: Uint8Array | undefined;
 }
 
 function isCloseNotify(record: OpenedRecord): boolean {
@@ -78,7 +83,7 @@ function checkFailed(reason: string): SecureSocketError {
 
 /**
  * true: the stream ended with the peer's close_notify; false: it was truncated; null: the last record is
- * a TLS 1.2 alert this module cannot open (a CBC suite, or a server, which never sees its own hello random).
+ * a TLS 1.2 alert this module cannot open (a CBC suite, or no server hello random to derive the keys).
  * Throws ERR_TRUNCATION_CHECK_FAILED when the key log does not open the peer's first encrypted record.
  */
 export function closeNotifyVerdict(input: VerdictInput): boolean | null {
@@ -141,9 +146,8 @@ function tls12Verdict(input: VerdictInput, last: Uint8Array): boolean | null {
   if (records.lastType !== ALERT || records.recordsAfterCipherChange === 0) return false;
   // A CBC suite (BoringSSL still offers a few to TLS 1.2 peers) is not opened here.
   if (!suite) return null;
-  // A server never sees its own hello random: without it no key opens the record, whatever the key
-  // log holds.
-  const serverRandom = records.serverRandom;
+  // Without the server's hello random no key opens the record, whatever the key log holds.
+  const serverRandom = input.serverRandom;
   if (!serverRandom) return null;
   const logged = keyLog.get('CLIENT_RANDOM');
   if (!logged) throw checkFailed('the key log gave no TLS 1.2 master secret');

@@ -557,6 +557,25 @@ export const serverCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'server.bad-peer.garbage-after-handshake',
+    requirement:
+      'garbage from the client after the handshake fails reads on the accepted socket with ERR_TLS_PROTOCOL',
+    source: 'RFC 8446 §5.2 (a record that does not open is a fatal error); found by the Bun fuzz batch',
+    tls: 'each',
+    requires: ['server'],
+    async run(ctx) {
+      const { peer, socket } = await accepted(
+        ctx,
+        [{ op: 'wait', signal: 'garbage' }, { op: 'garbage', bytes: 64 }, { op: 'waitEnd' }],
+        { observe: false },
+      );
+      const reading = socket.read();
+      await peer.signal('garbage');
+      await rejectsWith(reading, 'ERR_TLS_PROTOCOL', 'read() after garbage');
+      equal((await socket.closed).initiator, 'error', 'initiator');
+    },
+  },
+  {
     id: 'server.close.waits-for-peer',
     requirement: "close() on an accepted socket waits for the client's close_notify",
     source: 'spec §3 close()',
