@@ -45,7 +45,7 @@ import type {
 } from '@closenotify/core';
 import { SecureSocketError } from '@closenotify/core';
 import type { Socket, SocketHandler } from 'bun';
-import { fromBunError } from './errors.ts';
+import { closedDuringHandshake, fromBunError } from './errors.ts';
 import { duplexSessionOf } from './session.ts';
 import { PeerRecords } from './truncation/peer-records.ts';
 import { aeadSuiteOf } from './truncation/record-crypto.ts';
@@ -508,13 +508,7 @@ export class DuplexServerConnection implements Transport {
     pending?.done();
     if (this.#finPending) this.#sendFin();
     if (this.#phase === 'handshaking') {
-      this.#abandon(
-        error
-          ? fromBunError(error, 'handshake')
-          : new SecureSocketError('ERR_CONNECTION_RESET', 'The connection closed during the TLS handshake', {
-              phase: 'handshake',
-            }),
-      );
+      this.#abandon(closedDuringHandshake(error));
       return;
     }
     if (this.#phase !== 'open') return;

@@ -48,6 +48,15 @@ export function fromBunError(error: unknown, phase: ErrorPhase): SecureSocketErr
   return new SecureSocketError(codeOf(nativeCode, message, phase), message, { phase, cause: error });
 }
 
+/** Why a handshake ended when its socket closed: the runtime's error, or a bare close (the peer's FIN). */
+export function closedDuringHandshake(error: Error | undefined): SecureSocketError {
+  return error
+    ? fromBunError(error, 'handshake')
+    : new SecureSocketError('ERR_CONNECTION_RESET', 'The connection closed during the TLS handshake', {
+        phase: 'handshake',
+      });
+}
+
 /** Whether a failed handshake failed only on the certificate check (what verification turned off forgives). */
 export function isCertificateVerdict(error: Error | null): boolean {
   return (

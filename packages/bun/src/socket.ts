@@ -121,7 +121,7 @@ import type {
 } from '@closenotify/core';
 import { SecureSocketError } from '@closenotify/core';
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
-import { fromBunError, isCertificateVerdict, isHostnameVerdict } from './errors.ts';
+import { closedDuringHandshake, fromBunError, isCertificateVerdict, isHostnameVerdict } from './errors.ts';
 import { sessionOf } from './session.ts';
 import { PeerRecords } from './truncation/peer-records.ts';
 import { aeadSuiteOf } from './truncation/record-crypto.ts';
@@ -466,13 +466,7 @@ export class BunConnection implements Transport {
   #closed(error: Error | undefined): void {
     this.#socketClosed = true;
     if (this.#phase === 'handshaking') {
-      this.#abandon(
-        error
-          ? fromBunError(error, 'handshake')
-          : new SecureSocketError('ERR_CONNECTION_RESET', 'The connection closed during the TLS handshake', {
-              phase: 'handshake',
-            }),
-      );
+      this.#abandon(closedDuringHandshake(error));
       return;
     }
     if (this.#phase !== 'open') return;
