@@ -197,11 +197,22 @@ export class ScriptedConnection {
     return cut;
   }
 
-  /** A TCP RST at once; whatever is still unsent is dropped, as with any reset. */
+  /**
+   * A TCP RST at once; whatever is still unsent is dropped, as with any reset. Right after our own FIN
+   * the RST waits for it: libuv refuses a reset while a FIN it queued is not out (EINVAL), and Node
+   * then never closes the handle.
+   */
   reset(): void {
-    if (this.raw.destroyed) throw new Error('the TCP socket is already closed');
+    const raw = this.raw;
+    if (raw.destroyed) throw new Error('the TCP socket is already closed');
     this.writeShut = true;
-    this.raw.resetAndDestroy();
+    if (raw.writableEnded && !raw.writableFinished) {
+      raw.once('finish', () => {
+        if (!raw.destroyed) raw.resetAndDestroy();
+      });
+      return;
+    }
+    raw.resetAndDestroy();
   }
 
   /**

@@ -42,6 +42,19 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
+/** Rejects when `promise` has not settled within `ms` (a hang guard, far above the measured time). */
+async function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function startPeer(spec: PeerSpec): Promise<PeerHandle> {
   const peer = await client.start(spec);
   running.add(peer);
@@ -199,6 +212,16 @@ describe.each(['TLSv1.2', 'TLSv1.3'] as const)('server peer over %s', (version: 
     expect((await node.failed).code).toBe('ECONNRESET');
     const report = await peer.whenDone();
     expect(kinds(report.wire, 's2c')).toEqual(['rst']);
+  });
+
+  it('resets on `rst` right after its own FIN, and still tears down', async () => {
+    // libuv refuses a reset while a FIN it queued is not out yet (EINVAL), and Node then never closes
+    // the handle: a fuzz sequence (bun seed 10211) left the peer's stop() pending for good.
+    const peer = await startPeer({ role: 'server', tls: version, steps: [{ op: 'fin' }, { op: 'rst' }] });
+    const node = nodeClient(peer.port, { allowHalfOpen: true });
+    await node.secured;
+    await peer.whenDone();
+    await settlesWithin(stopPeer(peer), 10_000, 'the peer stop after fin then rst');
   });
 
   it('echoes until the end of stream', async () => {
