@@ -160,9 +160,17 @@ class ServerHandshakes {
         if (!this.#pending.delete(cipher)) return;
         settle(Promise.reject(connectionLost()));
       };
+      // A client that half-closes before its handshake is done (a TCP probe that connects and closes)
+      // leaves the raw socket open (allowHalfOpen), and Node's TLS server just waits: once TLS has read
+      // every byte before the FIN and the loop turned (a Finished in those bytes completes the
+      // handshake first), the attempt is over. `server.client-fin-during-handshake`.
+      const onEnd = (): void => {
+        setImmediate(onClose);
+      };
       const settle: Settle = (outcome) => {
         context.signal.removeEventListener('abort', onAbort);
         raw.off('close', onClose);
+        cipher.off('end', onEnd);
         outcome.then(resolve, (error: unknown) => {
           reject(error);
           raw.destroy();
@@ -170,6 +178,7 @@ class ServerHandshakes {
       };
       this.#pending.set(cipher, { context, settle });
       raw.once('close', onClose);
+      cipher.once('end', onEnd);
       this.#engine.emit('connection', cipher);
       cipher.sampleAfterTls();
     });

@@ -28,6 +28,9 @@
  * - tls.Server never hands back which Duplex a TLSSocket runs over (remoteAddress is unknown over a
  *   Duplex): listen.ts matches handshakes through the TLS socket's handle, a guarded internal.
  *   `server.*`.
+ * - tls.Server waits out the handshake of a client that half-closed before finishing it (a TCP probe
+ *   that connects and closes): listen.ts ends the attempt once TLS has read up to the FIN.
+ *   `server.client-fin-during-handshake`, `server.starttls.*`.
  * - `resetAndDestroy()` on the raw socket while its FIN is still queued in libuv fails (EINVAL) and
  *   leaves the TCP handle open for good (Node has marked it closing): the descriptor leaks and keeps
  *   the process alive. A close() whose flush grace runs out in that window is closed like a release

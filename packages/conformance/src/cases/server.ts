@@ -386,6 +386,43 @@ export const serverCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'server.client-fin-during-handshake',
+    requirement:
+      'a client that half-closes (FIN) before its ClientHello is reported to onHandshakeError as ERR_CONNECTION_RESET at once, not held until handshakeTimeoutMs',
+    source:
+      'contract v2: caps on pending connections (a TCP probe that connects and closes must not hold a slot); found on Node, which kept such a connection until the handshake timeout',
+    tls: 'any',
+    requires: ['server'],
+    async run(ctx) {
+      const errors: SecureSocketError[] = [];
+      const { server } = await ctx.listen({
+        // Far beyond the case's own limit: only a prompt report passes.
+        handshakeTimeoutMs: 120_000,
+        maxPendingConnections: 1,
+        onHandshakeError: (error) => errors.push(error),
+      });
+      await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port, silent: true },
+        observe: false,
+        steps: [{ op: 'sleep', ms: 100 }, { op: 'fin' }],
+      });
+      await eventually(
+        () => errors.length > 0,
+        PROMPTLY_MS,
+        'onHandshakeError for the client that half-closed',
+      );
+      equal(errors[0]!.code, 'ERR_CONNECTION_RESET', 'onHandshakeError code');
+      const next = await ctx.peer({
+        role: 'client',
+        connect: { port: server.address.port },
+        observe: false,
+        steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
+      });
+      equal((await next.whenDone()).handshake?.authorized, true, 'the next client verified our certificate');
+    },
+  },
+  {
     id: 'server.handshake-timeout.drops-connection',
     requirement:
       'a client that connects and never sends a ClientHello sees its TCP connection end (FIN or RST) at handshakeTimeoutMs',
