@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { ensurePki } from '@closenotify/test-pki';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PeerDaemon, spawnPeerDaemon } from '../peer/spawn.ts';
+import { settlesWithin } from '../src/assert.ts';
 import {
   type Direction,
   PeerClient,
@@ -41,19 +42,6 @@ afterEach(async () => {
 afterAll(async () => {
   await daemon?.stop();
 });
-
-/** Rejects when `promise` has not settled within `ms` (a hang guard, far above the measured time). */
-async function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function startPeer(spec: PeerSpec): Promise<PeerHandle> {
   const peer = await client.start(spec);

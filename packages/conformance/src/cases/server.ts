@@ -45,6 +45,40 @@ async function accepted(
  */
 const PROMPTLY_MS = 5000;
 
+/**
+ * A silent client (TCP only) that leaves with `ending` before any ClientHello: onHandshakeError hears of
+ * it at once, and its pending slot (the listener allows one) is free for the next client.
+ */
+async function clientGoneDuringHandshake(
+  ctx: CaseContext,
+  ending: 'rst' | 'fin',
+  who: string,
+): Promise<void> {
+  const errors: SecureSocketError[] = [];
+  const { server } = await ctx.listen({
+    // Far beyond the case's own limit: only a prompt report passes.
+    handshakeTimeoutMs: 120_000,
+    maxPendingConnections: 1,
+    onHandshakeError: (error) => errors.push(error),
+  });
+  await ctx.peer({
+    role: 'client',
+    connect: { port: server.address.port, silent: true },
+    observe: false,
+    steps: [{ op: 'sleep', ms: 100 }, { op: ending }],
+  });
+  await eventually(() => errors.length > 0, PROMPTLY_MS, `onHandshakeError for ${who}`);
+  equal(errors[0]!.code, 'ERR_CONNECTION_RESET', 'onHandshakeError code');
+  // Its pending slot is free again: the next client gets a handshake, not ERR_SERVER_BUSY.
+  const next = await ctx.peer({
+    role: 'client',
+    connect: { port: server.address.port },
+    observe: false,
+    steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
+  });
+  equal((await next.whenDone()).handshake?.authorized, true, 'the next client verified our certificate');
+}
+
 /** A client-role peer that handshakes and then waits for our end of the stream. */
 function waitingClient(ctx: CaseContext, port: number): Promise<PeerHandle> {
   return ctx.peer({ role: 'client', connect: { port }, steps: [{ op: 'readUntilEnd' }] });
@@ -359,31 +393,7 @@ export const serverCases: ConformanceCase[] = [
       'contract v2: caps on pending connections (a reset client must not hold a slot); found on Node, whose tlsClientError socket has no address once reset',
     tls: 'any',
     requires: ['server'],
-    async run(ctx) {
-      const errors: SecureSocketError[] = [];
-      const { server } = await ctx.listen({
-        // Far beyond the case's own limit: only a prompt report passes.
-        handshakeTimeoutMs: 120_000,
-        maxPendingConnections: 1,
-        onHandshakeError: (error) => errors.push(error),
-      });
-      await ctx.peer({
-        role: 'client',
-        connect: { port: server.address.port, silent: true },
-        observe: false,
-        steps: [{ op: 'sleep', ms: 100 }, { op: 'rst' }],
-      });
-      await eventually(() => errors.length > 0, PROMPTLY_MS, 'onHandshakeError for the client that reset');
-      equal(errors[0]!.code, 'ERR_CONNECTION_RESET', 'onHandshakeError code');
-      // Its pending slot is free again: the next client gets a handshake, not ERR_SERVER_BUSY.
-      const next = await ctx.peer({
-        role: 'client',
-        connect: { port: server.address.port },
-        observe: false,
-        steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
-      });
-      equal((await next.whenDone()).handshake?.authorized, true, 'the next client verified our certificate');
-    },
+    run: (ctx) => clientGoneDuringHandshake(ctx, 'rst', 'the client that reset'),
   },
   {
     id: 'server.client-fin-during-handshake',
@@ -393,34 +403,7 @@ export const serverCases: ConformanceCase[] = [
       'contract v2: caps on pending connections (a TCP probe that connects and closes must not hold a slot); found on Node, which kept such a connection until the handshake timeout',
     tls: 'any',
     requires: ['server'],
-    async run(ctx) {
-      const errors: SecureSocketError[] = [];
-      const { server } = await ctx.listen({
-        // Far beyond the case's own limit: only a prompt report passes.
-        handshakeTimeoutMs: 120_000,
-        maxPendingConnections: 1,
-        onHandshakeError: (error) => errors.push(error),
-      });
-      await ctx.peer({
-        role: 'client',
-        connect: { port: server.address.port, silent: true },
-        observe: false,
-        steps: [{ op: 'sleep', ms: 100 }, { op: 'fin' }],
-      });
-      await eventually(
-        () => errors.length > 0,
-        PROMPTLY_MS,
-        'onHandshakeError for the client that half-closed',
-      );
-      equal(errors[0]!.code, 'ERR_CONNECTION_RESET', 'onHandshakeError code');
-      const next = await ctx.peer({
-        role: 'client',
-        connect: { port: server.address.port },
-        observe: false,
-        steps: [{ op: 'closeNotify' }, { op: 'readUntilEnd' }],
-      });
-      equal((await next.whenDone()).handshake?.authorized, true, 'the next client verified our certificate');
-    },
+    run: (ctx) => clientGoneDuringHandshake(ctx, 'fin', 'the client that half-closed'),
   },
   {
     id: 'server.handshake-timeout.drops-connection',
