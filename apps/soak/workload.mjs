@@ -3,7 +3,8 @@
 // both TLS versions, data checked by SHA-256 both ways. Returns the figures; the runtime's entry
 // (runtimes/<runtime>.mjs) supplies the adapter, the leak probes, GC and RSS.
 
-import { leftLive } from '@closenotify/conformance';
+import { catchEscapes, EscapedErrors, leftLive } from '@closenotify/conformance';
+import { liveResources } from '@closenotify/core';
 
 /**
  * How each connection ends, in turn. The client writes its payload first and the server answers
@@ -322,3 +323,30 @@ function describe(error) {
 }
 
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
+
+/**
+ * One runtime's soak process (runtimes/<name>.mjs): runs the soak on that runtime's adapter and prints
+ * the figures as one JSON line, with whatever escaped as an uncaught exception or unhandled rejection.
+ */
+export async function soakProcess({ name, adapter, request, runtimeResources, collectGarbage, rss, exit }) {
+  const escaped = new EscapedErrors();
+  catchEscapes(escaped);
+  const { connections, pki } = JSON.parse(request ?? '{}');
+  const figures = await soak({
+    capabilities: adapter.capabilities,
+    connect: adapter.connect,
+    listen: adapter.listen,
+    liveResources,
+    runtimeResources,
+    collectGarbage,
+    rss,
+    pki,
+    connections,
+    log: (line) => console.error(`[${name}] ${line}`),
+  }).catch((error) => {
+    // Hooked escapes would swallow a rejected top-level await: say it and fail.
+    console.error(error);
+    exit(1);
+  });
+  console.log(JSON.stringify({ ...figures, escaped: escaped.drain() }));
+}

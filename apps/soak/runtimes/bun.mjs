@@ -1,27 +1,14 @@
 // The soak inside Bun: `bun run runtimes/bun.mjs '<request json>'` (started by soak.mjs).
-import { capabilities, connect, listen } from '@closenotify/bun';
-import { catchEscapes, EscapedErrors } from '@closenotify/conformance';
-import { liveResources } from '@closenotify/core';
+import * as adapter from '@closenotify/bun';
 import { runtimeResources } from '../../../packages/bun/test/runtime-resources.ts';
-import { soak } from '../workload.mjs';
+import { soakProcess } from '../workload.mjs';
 
-const escaped = new EscapedErrors();
-catchEscapes(escaped);
-const { connections, pki } = JSON.parse(process.argv[2] ?? '{}');
-const figures = await soak({
-  capabilities,
-  connect,
-  listen,
-  liveResources,
+await soakProcess({
+  name: 'bun',
+  adapter,
+  request: process.argv[2],
   runtimeResources: runtimeResources(),
   collectGarbage: () => Bun.gc(true),
   rss: () => process.memoryUsage.rss(),
-  pki,
-  connections,
-  log: (line) => console.error(`[bun] ${line}`),
-}).catch((error) => {
-  // Hooked escapes would swallow a rejected top-level await: say it and fail.
-  console.error(error);
-  process.exit(1);
+  exit: (code) => process.exit(code),
 });
-console.log(JSON.stringify({ ...figures, escaped: escaped.drain() }));
