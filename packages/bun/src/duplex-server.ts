@@ -349,15 +349,7 @@ export class DuplexServerConnection implements Transport {
   /** The client's FIN: never handed to the engine, which would then end its own side without close_notify. */
   #clientFin(): void {
     if (this.#phase === 'handshaking') {
-      this.#abandon(
-        new SecureSocketError(
-          'ERR_CONNECTION_RESET',
-          'The client closed the connection during the TLS handshake',
-          {
-            phase: 'handshake',
-          },
-        ),
-      );
+      this.#abandon(closedDuringHandshake(undefined));
       return;
     }
     if (this.#phase !== 'open' || this.#peerEndReported) return;
