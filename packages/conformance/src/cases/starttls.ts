@@ -110,6 +110,88 @@ async function expectDetachedReport(
 const CLIENT_PLAINTEXT_READ = GREETING.length + 8 + GO_AHEAD.length;
 const CLIENT_PLAINTEXT_WRITTEN = HELLO.length + COMMAND.length;
 
+/** The peer (a client) for our server: the STARTTLS request, the go-ahead read, then `after`. */
+function clientPeer(
+  ctx: CaseContext,
+  port: number,
+  after: Step[],
+  extra: { requestClientCert?: boolean } = {},
+) {
+  return ctx.peer({
+    role: 'client',
+    startTls: true,
+    connect: { port },
+    ...extra,
+    steps: [{ op: 'sendText', text: COMMAND }, { op: 'read', bytes: GO_AHEAD.length }, ...after],
+  });
+}
+
+/** Our server's side: the plaintext socket handed out, the request read and answered. */
+async function acceptUntilGoAhead(
+  next: () => Promise<ShutdownableSecureSocket>,
+): Promise<ShutdownableSecureSocket> {
+  const plain = await settlesWithin(next(), HANG_GUARD_MS, 'a plaintext socket handed out');
+  equal(plain.state, 'plaintext', 'state of an accepted starttls socket');
+  equal(text(await readBytes(plain, COMMAND.length)), COMMAND, 'STARTTLS request');
+  await plain.write(GO_AHEAD);
+  return plain;
+}
+
+type Role = 'client' | 'server';
+
+/** A plaintext socket of ours at the go-ahead, in either role, and what the wire should show of it. */
+interface AtGoAhead {
+  peer: PeerHandle;
+  plain: ShutdownableSecureSocket;
+  /** Our direction on the wire and the peer's. */
+  ours: Direction;
+  theirs: Direction;
+  /** The plaintext our socket read and wrote up to the go-ahead. */
+  plaintextRead: number;
+  plaintextWritten: number;
+}
+
+/**
+ * Our socket in `role` with the STARTTLS exchange done: as a client against a server peer (greeting,
+ * EHLO, STARTTLS, go-ahead), as a server under a starttls listener against a client peer (STARTTLS,
+ * go-ahead). The peer goes on with `afterGoAhead`.
+ */
+async function atGoAhead(
+  ctx: CaseContext,
+  role: Role,
+  afterGoAhead: Step[],
+  certificate?: CertificateVariant,
+): Promise<AtGoAhead> {
+  if (role === 'client') {
+    const peer = await ctx.peer({
+      role: 'server',
+      startTls: true,
+      ...(certificate ? { certificate } : {}),
+      steps: serverPeerSteps(afterGoAhead),
+    });
+    return {
+      peer,
+      plain: await plaintextUntilGoAhead(ctx, peer),
+      ours: 'c2s',
+      theirs: 's2c',
+      plaintextRead: CLIENT_PLAINTEXT_READ,
+      plaintextWritten: CLIENT_PLAINTEXT_WRITTEN,
+    };
+  }
+  const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
+  const peer = await clientPeer(ctx, server.address.port, afterGoAhead);
+  return {
+    peer,
+    plain: await acceptUntilGoAhead(next),
+    ours: 's2c',
+    theirs: 'c2s',
+    plaintextRead: COMMAND.length,
+    plaintextWritten: GO_AHEAD.length,
+  };
+}
+
+const otherRole = (role: Role): Role => (role === 'client' ? 'server' : 'client');
+
 function clientVerificationCase(
   id: string,
   certificate: CertificateVariant,
@@ -122,20 +204,51 @@ function clientVerificationCase(
     tls: 'each',
     requires: ['startTls'],
     async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        certificate,
-        steps: serverPeerSteps([{ op: 'startTls' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
+      const { plain } = await atGoAhead(ctx, 'client', [{ op: 'startTls' }], certificate);
       await rejectsWith(ctx.startTls(plain), code, 'startTls()');
       await expectDetachedReport(plain, CLIENT_PLAINTEXT_READ, CLIENT_PLAINTEXT_WRITTEN);
     },
   };
 }
 
-/** Plain TCP endings before any TLS: never a close_notify. */
+/** Plain TCP endings before any TLS, in either role: never a close_notify. */
+async function plaintextEnding(
+  ctx: CaseContext,
+  role: Role,
+  how: 'shutdown' | 'close' | 'abort',
+  expected: string,
+): Promise<void> {
+  const { peer, plain, ours, plaintextWritten } = await atGoAhead(ctx, role, [
+    { op: 'readUntilEnd' },
+    { op: 'fin' },
+  ]);
+  await plain.write('QUIT\r\n');
+  if (how === 'shutdown') {
+    await plain.shutdown('write');
+    await rejectsWith(plain.write('x'), 'ERR_WRITE_AFTER_SHUTDOWN', 'write() after shutdown');
+    equal(await settlesWithin(plain.read(), HANG_GUARD_MS, 'read() to the peer FIN'), null, 'read()');
+  } else if (how === 'close') {
+    await settlesWithin(plain.close(), HANG_GUARD_MS, 'close()');
+  } else {
+    plain.abort();
+  }
+  const report = await settlesWithin(plain.closed, HANG_GUARD_MS, 'closed');
+  equal(report.closeNotifySent, false, 'closeNotifySent');
+  if (how !== 'abort') {
+    equal(report.closeNotifyReceived, false, 'closeNotifyReceived (plain TCP has none)');
+    equal(report.truncated, false, 'truncated (a FIN is the clean end of plain TCP)');
+    equal(report.error?.code, undefined, 'report error');
+  }
+  await rejectsWith(
+    plain.startTls(),
+    how === 'abort' ? 'ERR_ABORTED' : 'ERR_SOCKET_CLOSED',
+    'startTls() after it',
+  );
+  const done = await peer.whenDone();
+  equal(closingEvents(done.wire, ours).join(' '), expected, `our side of the wire (${done.wireSummary})`);
+  equal(plaintextBytes(done.wire, ours), plaintextWritten + 6, 'plaintext bytes we sent');
+}
+
 function clientPlaintextEnding(
   id: string,
   how: 'shutdown' | 'close' | 'abort',
@@ -147,42 +260,98 @@ function clientPlaintextEnding(
     source: 'spec §2.5; RFC 3207 §4.2 (no TLS before the handshake)',
     tls: 'any',
     requires: ['startTls', ...(how === 'abort' ? (['abortiveReset'] as const) : [])],
-    async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: [{ op: 'sendText', text: GREETING }, { op: 'readUntilEnd' }, { op: 'fin' }],
-      });
-      const plain = await ctx.connect(peer, { secureTransport: 'starttls' });
-      equal(text(await readBytes(plain, GREETING.length)), GREETING, 'greeting');
-      await plain.write('QUIT\r\n');
-      if (how === 'shutdown') {
-        await plain.shutdown('write');
-        await rejectsWith(plain.write('x'), 'ERR_WRITE_AFTER_SHUTDOWN', 'write() after shutdown');
-        equal(await settlesWithin(plain.read(), HANG_GUARD_MS, 'read() to the peer FIN'), null, 'read()');
-      } else if (how === 'close') {
-        await settlesWithin(plain.close(), HANG_GUARD_MS, 'close()');
-      } else {
-        plain.abort();
-      }
-      const report = await settlesWithin(plain.closed, HANG_GUARD_MS, 'closed');
-      equal(report.closeNotifySent, false, 'closeNotifySent');
-      if (how !== 'abort') {
-        equal(report.closeNotifyReceived, false, 'closeNotifyReceived (plain TCP has none)');
-        equal(report.truncated, false, 'truncated (a FIN is the clean end of plain TCP)');
-        equal(report.error?.code, undefined, 'report error');
-      }
-      await rejectsWith(
-        plain.startTls(),
-        how === 'abort' ? 'ERR_ABORTED' : 'ERR_SOCKET_CLOSED',
-        'startTls() after it',
-      );
-      const done = await peer.whenDone();
-      const events = closingEvents(done.wire, 'c2s');
-      equal(events.join(' '), expected, `our side of the wire (${done.wireSummary})`);
-      equal(plaintextBytes(done.wire, 'c2s'), 6, 'plaintext bytes we sent');
-    },
+    run: (ctx) => plaintextEnding(ctx, 'client', how, expected),
   };
+}
+
+/** Unread plaintext after the go-ahead: startTls() refuses, closes, and sends no TLS byte. */
+async function injectionRefused(ctx: CaseContext, role: Role): Promise<void> {
+  const { peer, plain, ours, theirs, plaintextRead } = await atGoAhead(ctx, role, [
+    { op: 'wait', signal: 'inject' },
+    { op: 'sendText', text: INJECTED },
+    { op: 'waitEnd' },
+  ]);
+  await peer.signal('inject');
+  await plaintextArrived(peer, theirs, plaintextRead + INJECTED.length);
+  await rejectsWith(
+    ctx.startTls(plain),
+    'ERR_STARTTLS_REFUSED',
+    'startTls() with injected plaintext waiting',
+  );
+  await rejectsWith(plain.read(), 'ERR_SOCKET_DETACHED', 'read() after the refusal');
+  const report = await settlesWithin(plain.closed, HANG_GUARD_MS, 'closed');
+  equal(report.error?.code, 'ERR_STARTTLS_REFUSED', 'report error');
+  equal(report.bytesDiscarded, INJECTED.length, 'bytesDiscarded (the injected bytes)');
+  equal(report.bytesRead, plaintextRead, 'bytesRead');
+  const done = await peer.whenDone();
+  check(
+    !done.wire.some((event) => event.dir === ours && event.kind === 'handshake'),
+    `no TLS byte may leave after a refusal (${done.wireSummary})`,
+  );
+  const ending = closingEvents(done.wire, ours).at(-1);
+  check(ending === 'rst' || ending === 'fin', `the connection is closed (our side: ${done.wireSummary})`);
+}
+
+/** A peer that never sends its part of the handshake: startTls() fails at its handshakeTimeoutMs. */
+async function handshakeTimeout(ctx: CaseContext, role: Role): Promise<void> {
+  const { plain } = await atGoAhead(ctx, role, [{ op: 'waitEnd' }]);
+  const started = performance.now();
+  await rejectsWith(
+    ctx.startTls(plain, { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }),
+    'ERR_HANDSHAKE_TIMEOUT',
+    `startTls() against a silent ${otherRole(role)}`,
+  );
+  const took = performance.now() - started;
+  check(took >= HANDSHAKE_TIMEOUT_MS - 5, `startTls() gave up early, after ${took.toFixed(0)} ms`);
+}
+
+/** Our socket in `role`, upgraded, with the peer going on with `afterHandshake`. */
+async function upgraded(ctx: CaseContext, role: Role, afterHandshake: Step[]) {
+  const side = await atGoAhead(ctx, role, [{ op: 'startTls' }, ...afterHandshake]);
+  return { ...side, secure: await ctx.startTls(side.plain) };
+}
+
+async function upgradedTruncation(ctx: CaseContext, role: Role): Promise<void> {
+  const { secure } = await upgraded(ctx, role, [
+    { op: 'send', bytes: 4096 },
+    { op: 'fin' },
+    { op: 'waitEnd' },
+  ]);
+  await readBytes(secure, 4096);
+  await rejectsWith(secure.read(), 'ERR_TLS_TRUNCATED', 'read() after a bare FIN');
+  const report = await secure.closed;
+  equal(report.truncated, true, 'truncated');
+}
+
+async function upgradedShutdown(ctx: CaseContext, role: Role): Promise<void> {
+  const { peer, secure, ours } = await upgraded(ctx, role, [
+    { op: 'readUntilEnd' },
+    { op: 'send', bytes: 2048 },
+    { op: 'closeNotify' },
+  ]);
+  await secure.write('bye');
+  await secure.shutdown('write');
+  await readBytes(secure, 2048);
+  equal(await secure.read(), null, 'read() after the peer close_notify');
+  const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
+  equal(report.closeNotifySent, true, 'closeNotifySent');
+  equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
+  const done = await peer.whenDone();
+  equal(
+    closingEvents(done.wire, ours).join(' '),
+    'data alert:close_notify fin',
+    `our side (${done.wireSummary})`,
+  );
+}
+
+async function upgradedAbort(ctx: CaseContext, role: Role): Promise<void> {
+  const { peer, secure, ours } = await upgraded(ctx, role, [{ op: 'echo' }]);
+  await secure.write('ping');
+  equal(text(await readBytes(secure, 4)), 'ping', 'echo');
+  secure.abort();
+  equal((await secure.closed).initiator, 'abort', 'initiator');
+  const done = await peer.whenDone();
+  equal(closingEvents(done.wire, ours).join(' '), 'data rst', `our side (${done.wireSummary})`);
 }
 
 const clientCases: ConformanceCase[] = [
@@ -194,12 +363,11 @@ const clientCases: ConformanceCase[] = [
     tls: 'each',
     requires: ['startTls'],
     async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([{ op: 'startTls' }, { op: 'echo' }, { op: 'closeNotify' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
+      const { peer, plain } = await atGoAhead(ctx, 'client', [
+        { op: 'startTls' },
+        { op: 'echo' },
+        { op: 'closeNotify' },
+      ]);
       const secure = await ctx.startTls(plain);
       equal(secure.state, 'open', 'state of the secure socket');
       const session = await secure.opened;
@@ -232,13 +400,12 @@ const clientCases: ConformanceCase[] = [
     tls: 'any',
     requires: ['startTls'],
     async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        certificate: 'wrongHost',
-        steps: serverPeerSteps([{ op: 'startTls' }, { op: 'echo' }, { op: 'closeNotify' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
+      const { plain } = await atGoAhead(
+        ctx,
+        'client',
+        [{ op: 'startTls' }, { op: 'echo' }, { op: 'closeNotify' }],
+        'wrongHost',
+      );
       await rejectsWith(
         plain.startTls({ hostname: 'localhost' } as never),
         'ERR_INVALID_OPTION',
@@ -262,37 +429,7 @@ const clientCases: ConformanceCase[] = [
     source: 'CVE-2011-0411 (Postfix), CVE-2021-23222 (libpq); spec §2.5',
     tls: 'any',
     requires: ['startTls'],
-    async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([
-          { op: 'wait', signal: 'inject' },
-          { op: 'sendText', text: INJECTED },
-          { op: 'waitEnd' },
-        ]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
-      await peer.signal('inject');
-      await plaintextArrived(peer, 's2c', CLIENT_PLAINTEXT_READ + INJECTED.length);
-      await rejectsWith(
-        ctx.startTls(plain),
-        'ERR_STARTTLS_REFUSED',
-        'startTls() with injected plaintext waiting',
-      );
-      await rejectsWith(plain.read(), 'ERR_SOCKET_DETACHED', 'read() after the refusal');
-      const report = await settlesWithin(plain.closed, HANG_GUARD_MS, 'closed');
-      equal(report.error?.code, 'ERR_STARTTLS_REFUSED', 'report error');
-      equal(report.bytesDiscarded, INJECTED.length, 'bytesDiscarded (the injected bytes)');
-      equal(report.bytesRead, CLIENT_PLAINTEXT_READ, 'bytesRead');
-      const done = await peer.whenDone();
-      check(
-        !done.wire.some((event) => event.dir === 'c2s' && event.kind === 'handshake'),
-        `no ClientHello may leave after a refusal (${done.wireSummary})`,
-      );
-      const ending = closingEvents(done.wire, 'c2s').at(-1);
-      check(ending === 'rst' || ending === 'fin', `the connection is closed (our side: ${done.wireSummary})`);
-    },
+    run: (ctx) => injectionRefused(ctx, 'client'),
   },
   {
     id: 'starttls.handshake-timeout',
@@ -301,22 +438,7 @@ const clientCases: ConformanceCase[] = [
     source: 'spec §2.2 handshakeTimeoutMs; spec §2.5',
     tls: 'any',
     requires: ['startTls'],
-    async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([{ op: 'waitEnd' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
-      const started = performance.now();
-      await rejectsWith(
-        ctx.startTls(plain, { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }),
-        'ERR_HANDSHAKE_TIMEOUT',
-        'startTls() against a silent server',
-      );
-      const took = performance.now() - started;
-      check(took >= HANDSHAKE_TIMEOUT_MS - 5, `startTls() gave up early, after ${took.toFixed(0)} ms`);
-    },
+    run: (ctx) => handshakeTimeout(ctx, 'client'),
   },
   clientPlaintextEnding('starttls.plaintext-shutdown', 'shutdown', 'fin'),
   clientPlaintextEnding('starttls.plaintext-close', 'close', 'fin'),
@@ -329,12 +451,11 @@ const clientCases: ConformanceCase[] = [
     tls: 'any',
     requires: ['startTls'],
     async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([{ op: 'startTls' }, { op: 'echo' }, { op: 'closeNotify' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
+      const { plain } = await atGoAhead(ctx, 'client', [
+        { op: 'startTls' },
+        { op: 'echo' },
+        { op: 'closeNotify' },
+      ]);
       const pendingRead = plain.read();
       const upgrading = ctx.startTls(plain);
       await rejectsWith(pendingRead, 'ERR_SOCKET_DETACHED', 'a read pending when startTls() was called');
@@ -372,24 +493,7 @@ const clientCases: ConformanceCase[] = [
     source: 'RFC 8446 §6.1; spec §2.5 (everything the secure socket promises holds after an upgrade)',
     tls: 'each',
     requires: ['startTls', 'truncationDetection'],
-    async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([
-          { op: 'startTls' },
-          { op: 'send', bytes: 4096 },
-          { op: 'fin' },
-          { op: 'waitEnd' },
-        ]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
-      const secure = await ctx.startTls(plain);
-      await readBytes(secure, 4096);
-      await rejectsWith(secure.read(), 'ERR_TLS_TRUNCATED', 'read() after a bare FIN');
-      const report = await secure.closed;
-      equal(report.truncated, true, 'truncated');
-    },
+    run: (ctx) => upgradedTruncation(ctx, 'client'),
   },
   {
     id: 'starttls.upgraded.shutdown',
@@ -398,33 +502,7 @@ const clientCases: ConformanceCase[] = [
     source: 'RFC 8446 §6.1; spec §3.1',
     tls: 'each',
     requires: ['startTls'],
-    async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([
-          { op: 'startTls' },
-          { op: 'readUntilEnd' },
-          { op: 'send', bytes: 2048 },
-          { op: 'closeNotify' },
-        ]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
-      const secure = await ctx.startTls(plain);
-      await secure.write('bye');
-      await secure.shutdown('write');
-      await readBytes(secure, 2048);
-      equal(await secure.read(), null, 'read() after the peer close_notify');
-      const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
-      equal(report.closeNotifySent, true, 'closeNotifySent');
-      equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
-      const done = await peer.whenDone();
-      equal(
-        closingEvents(done.wire, 'c2s').join(' '),
-        'data alert:close_notify fin',
-        `our side (${done.wireSummary})`,
-      );
-    },
+    run: (ctx) => upgradedShutdown(ctx, 'client'),
   },
   {
     id: 'starttls.upgraded.idle',
@@ -434,12 +512,11 @@ const clientCases: ConformanceCase[] = [
     tls: 'any',
     requires: ['startTls', 'idleTimeout'],
     async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([{ op: 'startTls' }, { op: 'readUntilEnd' }, { op: 'closeNotify' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
+      const { plain } = await atGoAhead(ctx, 'client', [
+        { op: 'startTls' },
+        { op: 'readUntilEnd' },
+        { op: 'closeNotify' },
+      ]);
       const secure = await ctx.startTls(plain, { idleTimeoutMs: 300 });
       await rejectsWith(
         settlesWithin(secure.read(), HANG_GUARD_MS, 'read() of a silent peer'),
@@ -457,51 +534,9 @@ const clientCases: ConformanceCase[] = [
     source: 'spec §3.1 abort()',
     tls: 'each',
     requires: ['startTls', 'abortiveReset'],
-    async run(ctx) {
-      const peer = await ctx.peer({
-        role: 'server',
-        startTls: true,
-        steps: serverPeerSteps([{ op: 'startTls' }, { op: 'echo' }]),
-      });
-      const plain = await plaintextUntilGoAhead(ctx, peer);
-      const secure = await ctx.startTls(plain);
-      await secure.write('ping');
-      await readBytes(secure, 4);
-      secure.abort();
-      const report = await secure.closed;
-      equal(report.initiator, 'abort', 'initiator');
-      const done = await peer.whenDone();
-      equal(closingEvents(done.wire, 'c2s').join(' '), 'data rst', `our side (${done.wireSummary})`);
-    },
+    run: (ctx) => upgradedAbort(ctx, 'client'),
   },
 ];
-
-/** The peer (a client) for our server: the STARTTLS request, the go-ahead read, then `after`. */
-function clientPeer(
-  ctx: CaseContext,
-  port: number,
-  after: Step[],
-  extra: { requestClientCert?: boolean } = {},
-) {
-  return ctx.peer({
-    role: 'client',
-    startTls: true,
-    connect: { port },
-    ...extra,
-    steps: [{ op: 'sendText', text: COMMAND }, { op: 'read', bytes: GO_AHEAD.length }, ...after],
-  });
-}
-
-/** Our server's side: the plaintext socket handed out, the request read and answered. */
-async function acceptUntilGoAhead(
-  next: () => Promise<ShutdownableSecureSocket>,
-): Promise<ShutdownableSecureSocket> {
-  const plain = await settlesWithin(next(), HANG_GUARD_MS, 'a plaintext socket handed out');
-  equal(plain.state, 'plaintext', 'state of an accepted starttls socket');
-  equal(text(await readBytes(plain, COMMAND.length)), COMMAND, 'STARTTLS request');
-  await plain.write(GO_AHEAD);
-  return plain;
-}
 
 const serverCases: ConformanceCase[] = [
   {
@@ -512,15 +547,13 @@ const serverCases: ConformanceCase[] = [
     tls: 'each',
     requires: ['server', 'startTls'],
     async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      const peer = await clientPeer(ctx, server.address.port, [
+      const { peer, plain } = await atGoAhead(ctx, 'server', [
         { op: 'startTls' },
         { op: 'sendText', text: 'hello over TLS' },
         { op: 'read', bytes: 14 },
         { op: 'closeNotify' },
         { op: 'readUntilEnd' },
       ]);
-      const plain = await acceptUntilGoAhead(next);
       await rejectsWith(
         plain.startTls({ servername: 'localhost' }),
         'ERR_INVALID_OPTION',
@@ -586,28 +619,7 @@ const serverCases: ConformanceCase[] = [
     source: 'CVE-2011-0411 (Postfix); spec §2.5',
     tls: 'any',
     requires: ['server', 'startTls'],
-    async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      const peer = await clientPeer(ctx, server.address.port, [
-        { op: 'sendText', text: INJECTED },
-        { op: 'waitEnd' },
-      ]);
-      const plain = await acceptUntilGoAhead(next);
-      await plaintextArrived(peer, 'c2s', COMMAND.length + INJECTED.length);
-      await rejectsWith(
-        ctx.startTls(plain),
-        'ERR_STARTTLS_REFUSED',
-        'startTls() with injected plaintext waiting',
-      );
-      const report = await settlesWithin(plain.closed, HANG_GUARD_MS, 'closed');
-      equal(report.error?.code, 'ERR_STARTTLS_REFUSED', 'report error');
-      equal(report.bytesDiscarded, INJECTED.length, 'bytesDiscarded (the injected bytes)');
-      const done = await peer.whenDone();
-      check(
-        !done.wire.some((event) => event.dir === 's2c' && event.kind === 'handshake'),
-        `no TLS byte may leave after a refusal (${done.wireSummary})`,
-      );
-    },
+    run: (ctx) => injectionRefused(ctx, 'server'),
   },
   {
     id: 'server.starttls.early-client-hello',
@@ -617,13 +629,11 @@ const serverCases: ConformanceCase[] = [
     tls: 'each',
     requires: ['server', 'startTls'],
     async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      const peer = await clientPeer(ctx, server.address.port, [
+      const { peer, plain } = await atGoAhead(ctx, 'server', [
         { op: 'startTls' },
         { op: 'echo' },
         { op: 'closeNotify' },
       ]);
-      const plain = await acceptUntilGoAhead(next);
       await handshakeArrived(peer, 'c2s');
       const secure = await ctx.startTls(plain);
       await secure.write('late but fine');
@@ -640,16 +650,7 @@ const serverCases: ConformanceCase[] = [
     source: 'spec §2.2 handshakeTimeoutMs; spec §2.5',
     tls: 'any',
     requires: ['server', 'startTls'],
-    async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      await clientPeer(ctx, server.address.port, [{ op: 'waitEnd' }]);
-      const plain = await acceptUntilGoAhead(next);
-      await rejectsWith(
-        ctx.startTls(plain, { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }),
-        'ERR_HANDSHAKE_TIMEOUT',
-        'startTls() against a silent client',
-      );
-    },
+    run: (ctx) => handshakeTimeout(ctx, 'server'),
   },
   {
     id: 'server.starttls.plaintext-close',
@@ -657,16 +658,7 @@ const serverCases: ConformanceCase[] = [
     source: 'spec §2.5',
     tls: 'any',
     requires: ['server', 'startTls'],
-    async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      const peer = await clientPeer(ctx, server.address.port, [{ op: 'readUntilEnd' }, { op: 'fin' }]);
-      const plain = await acceptUntilGoAhead(next);
-      const report = await settlesWithin(plain.close(), HANG_GUARD_MS, 'close()');
-      equal(report.closeNotifySent, false, 'closeNotifySent');
-      equal(report.error?.code, undefined, 'report error');
-      const done = await peer.whenDone();
-      equal(closingEvents(done.wire, 's2c').join(' '), 'fin', `our side of the wire (${done.wireSummary})`);
-    },
+    run: (ctx) => plaintextEnding(ctx, 'server', 'close', 'fin'),
   },
   {
     id: 'server.starttls.max-connections',
@@ -710,28 +702,7 @@ const serverCases: ConformanceCase[] = [
     source: 'RFC 8446 §6.1; spec §3.1',
     tls: 'each',
     requires: ['server', 'startTls'],
-    async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      const peer = await clientPeer(ctx, server.address.port, [
-        { op: 'startTls' },
-        { op: 'readUntilEnd' },
-        { op: 'send', bytes: 2048 },
-        { op: 'closeNotify' },
-      ]);
-      const secure = await ctx.startTls(await acceptUntilGoAhead(next));
-      await secure.write('bye');
-      await secure.shutdown('write');
-      await readBytes(secure, 2048);
-      equal(await secure.read(), null, "read() after the client's close_notify");
-      const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
-      equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
-      const done = await peer.whenDone();
-      equal(
-        closingEvents(done.wire, 's2c').join(' '),
-        'data alert:close_notify fin',
-        `our side (${done.wireSummary})`,
-      );
-    },
+    run: (ctx) => upgradedShutdown(ctx, 'server'),
   },
   {
     id: 'server.starttls.upgraded.abort',
@@ -739,20 +710,7 @@ const serverCases: ConformanceCase[] = [
     source: 'spec §3.1 abort()',
     tls: 'each',
     requires: ['server', 'startTls', 'abortiveReset'],
-    async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      const peer = await clientPeer(ctx, server.address.port, [
-        { op: 'startTls' },
-        { op: 'sendText', text: 'ping' },
-        { op: 'readUntilEnd' },
-      ]);
-      const secure = await ctx.startTls(await acceptUntilGoAhead(next));
-      await readBytes(secure, 4);
-      secure.abort();
-      equal((await secure.closed).initiator, 'abort', 'initiator');
-      const done = await peer.whenDone();
-      equal(closingEvents(done.wire, 's2c').join(' '), 'rst', `our side (${done.wireSummary})`);
-    },
+    run: (ctx) => upgradedAbort(ctx, 'server'),
   },
   {
     id: 'server.starttls.upgraded.truncation',
@@ -761,18 +719,7 @@ const serverCases: ConformanceCase[] = [
     source: 'RFC 8446 §6.1; spec §2.5',
     tls: 'each',
     requires: ['server', 'startTls', 'truncationDetection'],
-    async run(ctx) {
-      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
-      await clientPeer(ctx, server.address.port, [
-        { op: 'startTls' },
-        { op: 'send', bytes: 4096 },
-        { op: 'fin' },
-        { op: 'waitEnd' },
-      ]);
-      const secure = await ctx.startTls(await acceptUntilGoAhead(next));
-      await readBytes(secure, 4096);
-      await rejectsWith(secure.read(), 'ERR_TLS_TRUNCATED', 'read() after a bare FIN');
-    },
+    run: (ctx) => upgradedTruncation(ctx, 'server'),
   },
 ];
 
