@@ -3,16 +3,20 @@
 //   DELETE /peers/:id · POST /shutdown
 //   GET /external · POST /external · GET /external/:id · POST /external/:id/kill · DELETE /external/:id
 //   (third-party servers)
+//   POST /external-clients · GET /external-clients/:id[?timeoutMs=N] · DELETE /external-clients/:id
+//   (third-party clients)
 //   POST /socket-options (the kernel's view of a socket of the runtime under test)
 import http from 'node:http';
 import type { Pki } from '@closenotify/test-pki';
 import type {
+  ExternalClientSpec,
   ExternalProgram,
   ExternalSpec,
   KernelSocketOptions,
   SocketOptionsQuery,
 } from '../src/peer-client.ts';
 import { ExternalPeer, installedPrograms } from './external.ts';
+import { ExternalClient } from './external-client.ts';
 import { Peer } from './peer.ts';
 import { kernelSocketOptions, SocketProbeUnavailable } from './socket-options.ts';
 import { parsePeerSpec, SpecError } from './spec.ts';
@@ -34,6 +38,7 @@ export class ControlServer {
   readonly #pki: Pki;
   readonly #peers = new Map<string, Peer>();
   readonly #externals = new Map<string, ExternalPeer>();
+  readonly #externalClients = new Map<string, ExternalClient>();
   readonly #server: http.Server;
   readonly #onShutdownRequest: () => void;
   #nextId = 1;
@@ -68,9 +73,11 @@ export class ControlServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      await Promise.all([...this.#peers.values(), ...this.#externals.values()].map((peer) => peer.stop()));
+      const all = [...this.#peers.values(), ...this.#externals.values(), ...this.#externalClients.values()];
+      await Promise.all(all.map((peer) => peer.stop()));
       this.#peers.clear();
       this.#externals.clear();
+      this.#externalClients.clear();
       await closed;
     })();
     return this.#closing;
@@ -122,6 +129,20 @@ export class ControlServer {
         await external.stop();
         return this.#send(response, 200, {});
       }
+      case 'POST /external-clients':
+        return this.#send(response, 200, await this.#startExternalClient(await readJson(request)));
+      case 'GET /external-clients/:id':
+        return this.#send(
+          response,
+          200,
+          await this.#externalClient(id).result(waitTime(url.searchParams.get('timeoutMs'))),
+        );
+      case 'DELETE /external-clients/:id': {
+        const client = this.#externalClient(id);
+        this.#externalClients.delete(client.id);
+        await client.stop();
+        return this.#send(response, 200, {});
+      }
       case 'POST /socket-options':
         return this.#send(response, 200, await this.#socketOptions(await readJson(request)));
       case 'POST /shutdown':
@@ -155,8 +176,8 @@ export class ControlServer {
     if (this.#closing) throw new HttpError(503, 'the daemon is shutting down');
     const spec = body as Partial<ExternalSpec> | null;
     const program = spec?.program;
-    if (program !== 'openssl' && program !== 'gnutls')
-      throw new HttpError(400, "program must be 'openssl' or 'gnutls'");
+    if (program !== 'openssl' && program !== 'gnutls' && program !== 'postgres')
+      throw new HttpError(400, "program must be 'openssl', 'gnutls' or 'postgres'");
     const { serveBytes } = spec as Partial<ExternalSpec>;
     if (serveBytes !== undefined) {
       if (program !== 'openssl') throw new HttpError(400, 'serveBytes needs program openssl');
@@ -169,6 +190,28 @@ export class ControlServer {
     const external = await ExternalPeer.start(`x${this.#nextId++}`, spec as ExternalSpec, this.#pki);
     this.#externals.set(external.id, external);
     return { id: external.id, port: external.port };
+  }
+
+  async #startExternalClient(body: unknown): Promise<{ id: string }> {
+    if (this.#closing) throw new HttpError(503, 'the daemon is shutting down');
+    const spec = (body ?? {}) as Partial<ExternalClientSpec>;
+    if (spec.program !== 'openssl') throw new HttpError(400, "program must be 'openssl'");
+    if (!Number.isSafeInteger(spec.port) || (spec.port as number) <= 0 || (spec.port as number) > 65_535)
+      throw new HttpError(400, `port must be a TCP port, got ${JSON.stringify(spec.port)}`);
+    if (typeof spec.input !== 'string') throw new HttpError(400, 'input must be a string');
+    if (spec.tls !== undefined && spec.tls !== 'TLSv1.2' && spec.tls !== 'TLSv1.3')
+      throw new HttpError(400, "tls must be 'TLSv1.2' or 'TLSv1.3'");
+    if (installedPrograms()[spec.program] === null)
+      throw new HttpError(501, `${spec.program} is not installed`);
+    const client = await ExternalClient.start(`c${this.#nextId++}`, spec as ExternalClientSpec, this.#pki);
+    this.#externalClients.set(client.id, client);
+    return { id: client.id };
+  }
+
+  #externalClient(id: string | undefined): ExternalClient {
+    const client = id === undefined ? undefined : this.#externalClients.get(id);
+    if (!client) throw new HttpError(404, `no external client ${id}`);
+    return client;
   }
 
   /** `options: null`: the daemon cannot look (no python3); the case then reports "not run". */

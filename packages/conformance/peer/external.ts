@@ -1,5 +1,6 @@
 // Third-party TLS servers for the interop cases: `openssl s_server -rev` (echoes each line reversed)
-// or `-WWW` (serves one file), and `gnutls-serv --echo`, started on a free loopback port with the test PKI. They are real
+// or `-WWW` (serves one file), `gnutls-serv --echo`, and PostgreSQL (STARTTLS through its SSLRequest),
+// started on a free loopback port with the test PKI. They are real
 // implementations with their own close behaviour, not scripts: the cases only assert what every
 // correct TLS server does.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import {
   type ExternalSpec,
   type TlsVersion,
 } from '../src/peer-client.ts';
+import { type Owner, postgresVersion, preparePostgres } from './postgres.ts';
 
 const READY_TIMEOUT_MS = 10_000;
 const BIND_ATTEMPTS = 3;
@@ -29,7 +31,17 @@ const CERTIFICATE_FILES: Record<CertificateVariant, [string, string]> = {
   defaultTrusted: ['default-trusted.pem', 'default-trusted-key.pem'],
 };
 
-const BINARIES: Record<ExternalProgram, string> = { openssl: 'openssl', gnutls: 'gnutls-serv' };
+/**
+ * PostgreSQL's postmaster is no single process: SIGKILL would orphan its backends, and SIGTERM waits
+ * for every client to leave. SIGQUIT ends it and its backends at once; SIGINT is its prompt clean stop.
+ */
+const SIGNALS: Record<ExternalProgram, { stop: NodeJS.Signals; kill: NodeJS.Signals }> = {
+  openssl: { stop: 'SIGTERM', kill: 'SIGKILL' },
+  gnutls: { stop: 'SIGTERM', kill: 'SIGKILL' },
+  postgres: { stop: 'SIGINT', kill: 'SIGQUIT' },
+};
+
+const BINARIES: Record<'openssl' | 'gnutls', string> = { openssl: 'openssl', gnutls: 'gnutls-serv' };
 
 /** Which programs are installed, with the version line each prints. */
 export function installedPrograms(): Record<ExternalProgram, string | null> {
@@ -42,18 +54,58 @@ export function installedPrograms(): Record<ExternalProgram, string | null> {
       return null;
     }
   };
-  return { openssl: version('openssl', ['version']), gnutls: version('gnutls-serv', ['--version']) };
+  return {
+    openssl: version('openssl', ['version']),
+    gnutls: version('gnutls-serv', ['--version']),
+    postgres: postgresVersion(),
+  };
+}
+
+/** How to start a program on a port: what to run, as whom, and the output line that says it listens. */
+interface Launch {
+  binary: string;
+  args: string[];
+  ready: RegExp;
+  /** Where it runs, removed at stop. */
+  directory?: string;
+  owner?: Owner;
+}
+
+/** What the program needs once, whatever the port: the served file, the PostgreSQL cluster. */
+async function prepare(spec: ExternalSpec, pki: Pki): Promise<(port: number) => Launch> {
+  const tls = spec.tls ?? 'TLSv1.3';
+  const [cert, key] = CERTIFICATE_FILES[spec.certificate ?? 'valid'].map((file) => join(pki.dir, file)) as [
+    string,
+    string,
+  ];
+  if (spec.program === 'postgres') {
+    const cluster = await preparePostgres(cert, key);
+    return (port) => ({
+      binary: cluster.binary,
+      args: cluster.args(port, tls),
+      ready: cluster.ready,
+      directory: cluster.directory,
+      ...(cluster.owner ? { owner: cluster.owner } : {}),
+    });
+  }
+  const { program } = spec;
+  const servesFile = spec.serveBytes !== undefined;
+  const directory = servesFile ? await servedDirectory(spec.serveBytes ?? 0) : undefined;
+  return (port) => ({
+    binary: BINARIES[program],
+    ...commandFor(program, port, tls, cert, key, servesFile),
+    ...(directory ? { directory } : {}),
+  });
 }
 
 function commandFor(
-  program: ExternalProgram,
+  program: 'openssl' | 'gnutls',
   port: number,
   tls: TlsVersion,
-  pki: Pki,
-  certificate: CertificateVariant,
+  cert: string,
+  key: string,
   servesFile: boolean,
 ) {
-  const [cert, key] = CERTIFICATE_FILES[certificate].map((file) => join(pki.dir, file)) as [string, string];
   if (program === 'openssl') {
     return {
       args: [
@@ -119,7 +171,7 @@ export class ExternalPeer {
   readonly program: ExternalProgram;
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
-  /** The directory of the served file, removed at stop. */
+  /** The directory of the served file or the cluster, removed at stop. */
   readonly #directory: string | undefined;
   #output = '';
 
@@ -150,34 +202,29 @@ export class ExternalPeer {
    * then a fresh port is tried.
    */
   static async start(id: string, spec: ExternalSpec, pki: Pki): Promise<ExternalPeer> {
+    const launchOn = await prepare(spec, pki);
     let lastError: unknown;
+    let directory: string | undefined;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt += 1) {
       const port = await freePort();
-      const tls = spec.tls ?? 'TLSv1.3';
-      const servesFile = spec.serveBytes !== undefined;
-      const { args, ready } = commandFor(
-        spec.program,
-        port,
-        tls,
-        pki,
-        spec.certificate ?? 'valid',
-        servesFile,
-      );
-      const directory = servesFile ? await servedDirectory(spec.serveBytes ?? 0) : undefined;
-      const child = spawn(BINARIES[spec.program], args, {
+      const launch = launchOn(port);
+      directory = launch.directory;
+      const child = spawn(launch.binary, launch.args, {
         stdio: ['pipe', 'pipe', 'pipe'],
         ...(directory ? { cwd: directory } : {}),
+        ...(launch.owner ?? {}),
       });
       const peer = new ExternalPeer(id, spec.program, port, child, directory);
       try {
-        await peer.#ready(ready);
+        await peer.#ready(launch.ready);
         await probe(port);
         return peer;
       } catch (error) {
         lastError = error;
-        await peer.stop();
+        await peer.#stopProcess();
       }
     }
+    if (directory) await rm(directory, { recursive: true, force: true });
     throw lastError;
   }
 
@@ -201,14 +248,18 @@ export class ExternalPeer {
 
   /** Killed where it stands: no close_notify, the kernel closes its sockets. */
   async kill(): Promise<void> {
-    if (this.#running()) this.#child.kill('SIGKILL');
+    if (this.#running()) this.#child.kill(SIGNALS[this.program].kill);
     await this.#exited;
   }
 
   async stop(): Promise<void> {
-    if (this.#running()) this.#child.kill('SIGTERM');
-    await this.#exited;
+    await this.#stopProcess();
     if (this.#directory) await rm(this.#directory, { recursive: true, force: true });
+  }
+
+  async #stopProcess(): Promise<void> {
+    if (this.#running()) this.#child.kill(SIGNALS[this.program].stop);
+    await this.#exited;
   }
 
   #running(): boolean {

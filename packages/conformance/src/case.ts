@@ -12,6 +12,8 @@ import type {
   StartTlsOptions,
 } from '@closenotify/core';
 import type {
+  ExternalClientHandle,
+  ExternalClientSpec,
   ExternalHandle,
   ExternalSpec,
   KernelSocketOptions,
@@ -53,6 +55,12 @@ export interface CaseContext {
   peer(spec: PeerSpec): Promise<PeerHandle>;
   /** A third-party server (openssl, gnutls), stopped after the case; throws NotRun when it is not installed. */
   external(spec: ExternalSpec): Promise<ExternalHandle>;
+  /**
+   * A third-party client (openssl s_client) doing SMTP STARTTLS against a listener of ours
+   * (forced to `tls` unless the spec says otherwise), stopped after the case; throws NotRun when it
+   * is not installed.
+   */
+  externalClient(spec: ExternalClientSpec): Promise<ExternalClientHandle>;
   /**
    * `ca` as the trust anchors of a connect or listen. Where `ca` can only add to the runtime's default
    * trust (exclusiveCa false) the adapter refuses it alone, so this adds caAddsToDefaultTrust: true.

@@ -192,8 +192,14 @@ export interface PeerHandle {
   stop(): Promise<void>;
 }
 
-/** A third-party TLS server for interop cases: `openssl s_server -rev` or `gnutls-serv --echo`. */
-export type ExternalProgram = 'openssl' | 'gnutls';
+/**
+ * A third-party TLS server for interop cases: `openssl s_server -rev`, `gnutls-serv --echo`, or a
+ * PostgreSQL cluster (TLS after its SSLRequest) that lets POSTGRES_LOGIN in over TLS only.
+ */
+export type ExternalProgram = 'openssl' | 'gnutls' | 'postgres';
+
+/** Who may log in to the `postgres` external server, and to which database (trust, no password). */
+export const POSTGRES_LOGIN = { user: 'closenotify', database: 'postgres' } as const;
 
 /** Where an OpenSSL server started with `serveBytes` serves its file. */
 export const EXTERNAL_STREAM_PATH = '/stream.bin';
@@ -218,6 +224,39 @@ export interface ExternalHandle {
   output(): Promise<string>;
   /** SIGKILL, resolved once it exited: its TLS stops wherever it was, the kernel closes its sockets (a FIN). */
   kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A third-party TLS client against a server of the runtime under test, through the wire observer:
+ * `openssl s_client -starttls smtp`, verifying `localhost` against the test CA.
+ */
+export interface ExternalClientSpec {
+  program: 'openssl';
+  /** The listener under test. */
+  port: number;
+  /** Forced on the client. Default TLSv1.3. */
+  tls?: TlsVersion;
+  /** Its stdin, which it sends over TLS once the handshake is done (lines, LF turned into CRLF). */
+  input: string;
+}
+
+export interface ExternalClientResult {
+  /** It exited; otherwise the wait ran out and the rest is what it had done so far. */
+  done: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  /** What it printed, stdout and stderr together. */
+  output: string;
+  /** c2s is the client's direction. */
+  wire: WireEvent[];
+  wireSummary: string;
+}
+
+export interface ExternalClientHandle {
+  readonly id: string;
+  /** Once it exited, or after `timeoutMs` (default 10000). */
+  result(timeoutMs?: number): Promise<ExternalClientResult>;
   stop(): Promise<void>;
 }
 
@@ -271,6 +310,17 @@ export class PeerClient {
       },
       stop: async () => {
         await this.request('DELETE', `/external/${id}`);
+      },
+    };
+  }
+
+  async startExternalClient(spec: ExternalClientSpec): Promise<ExternalClientHandle> {
+    const { id } = await this.request<{ id: string }>('POST', '/external-clients', spec);
+    return {
+      id,
+      result: (timeoutMs = 10_000) => this.request('GET', `/external-clients/${id}?timeoutMs=${timeoutMs}`),
+      stop: async () => {
+        await this.request('DELETE', `/external-clients/${id}`);
       },
     };
   }

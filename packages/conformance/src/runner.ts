@@ -17,7 +17,7 @@ import {
   trustOptions,
 } from './case.ts';
 import { CATALOGUE } from './cases/index.ts';
-import type { ExternalHandle, PeerClient, PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
+import type { PeerClient, PeerHandle, PeerPki, PeerSpec, TlsVersion } from './peer-client.ts';
 import type { CaseResult, ConformanceReport } from './report.ts';
 
 export interface CatalogueEntry {
@@ -365,7 +365,7 @@ export function describe(error: unknown): string {
 /** Everything a case opened, so it can be torn down whatever the outcome. */
 class CaseScope {
   readonly notes: string[] = [];
-  readonly #peers: Array<PeerHandle | ExternalHandle> = [];
+  readonly #peers: Array<{ stop(): Promise<void> }> = [];
   readonly #sockets: TrackedSocket[] = [];
   readonly #servers: Array<{ close(): Promise<void> }> = [];
   readonly context: CaseContext;
@@ -409,6 +409,15 @@ class CaseScope {
         const programs = await infrastructure(() => client.programs());
         if (programs[spec.program] === null) throw new NotRun(`${spec.program} is not installed`);
         const handle = await infrastructure(() => client.startExternal({ ...(tls ? { tls } : {}), ...spec }));
+        this.#peers.push(handle);
+        return handle;
+      },
+      externalClient: async (spec) => {
+        const programs = await infrastructure(() => client.programs());
+        if (programs[spec.program] === null) throw new NotRun(`${spec.program} is not installed`);
+        const handle = await infrastructure(() =>
+          client.startExternalClient({ ...(tls ? { tls } : {}), ...spec }),
+        );
         this.#peers.push(handle);
         return handle;
       },

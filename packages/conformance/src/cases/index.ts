@@ -10,6 +10,7 @@ import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
 import { starttlsCases } from './starttls.ts';
+import { starttlsInteropCases } from './starttls-interop.ts';
 import { truncationCases } from './truncation.ts';
 
 /** The whole catalogue, in the order it runs and is reported. */
@@ -26,4 +27,5 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...socketOptionsCases,
   ...starttlsCases,
   ...interopCases,
+  ...starttlsInteropCases,
 ];

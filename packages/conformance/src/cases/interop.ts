@@ -8,10 +8,13 @@ import { check, equal, readBytes, readToEnd, rejectsWith } from '../assert.ts';
 import type { ConformanceCase } from '../case.ts';
 import { EXTERNAL_STREAM_PATH, type ExternalProgram } from '../peer-client.ts';
 
-const REPLY: Record<ExternalProgram, string> = { openssl: 'olleh\n', gnutls: 'hello\n' };
-const NAME: Record<ExternalProgram, string> = { openssl: 'OpenSSL s_server', gnutls: 'GnuTLS gnutls-serv' };
+/** The echoing servers (the PostgreSQL ones are in starttls-interop.ts). */
+type EchoServer = Exclude<ExternalProgram, 'postgres'>;
 
-function interop(program: ExternalProgram): ConformanceCase[] {
+const REPLY: Record<EchoServer, string> = { openssl: 'olleh\n', gnutls: 'hello\n' };
+const NAME: Record<EchoServer, string> = { openssl: 'OpenSSL s_server', gnutls: 'GnuTLS gnutls-serv' };
+
+function interop(program: EchoServer): ConformanceCase[] {
   const name = NAME[program];
   return [
     {
