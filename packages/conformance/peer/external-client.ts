@@ -56,9 +56,14 @@ export class ExternalClient {
     this.#relay = relay;
     this.#directory = directory;
     this.#keylog = keylog;
-    this.#exited = new Promise((resolve) =>
-      child.once('close', (exitCode, signal) => resolve({ exitCode, signal })),
-    );
+    this.#exited = new Promise((resolve) => {
+      child.once('close', (exitCode, signal) => resolve({ exitCode, signal }));
+      // A client that could not be started has no 'close' to come; what failed is in its output.
+      child.once('error', (error) => {
+        this.#output += `\n${error.message}`;
+        resolve({ exitCode: null, signal: null });
+      });
+    });
     const collect = (chunk: Buffer): void => {
       this.#output += chunk.toString('latin1');
     };

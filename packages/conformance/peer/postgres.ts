@@ -4,7 +4,7 @@
 // run as root, so when the daemon is root the cluster belongs to, and the server runs as, `nobody`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POSTGRES_LOGIN, type TlsVersion } from '../src/peer-client.ts';
@@ -59,6 +59,21 @@ export async function preparePostgres(certFile: string, keyFile: string): Promis
   if (!bin) throw new Error(`PostgreSQL is not installed under ${INSTALL_ROOT}`);
   const owner = unprivilegedOwner();
   const directory = await mkdtemp(join(tmpdir(), 'closenotify-postgres-'));
+  try {
+    return await initCluster(bin, directory, certFile, keyFile, owner);
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function initCluster(
+  bin: string,
+  directory: string,
+  certFile: string,
+  keyFile: string,
+  owner: Owner | undefined,
+): Promise<PostgresCluster> {
   const data = join(directory, 'data');
   const cert = join(directory, 'server.pem');
   const key = join(directory, 'server-key.pem');
