@@ -8,12 +8,15 @@
  * What Bun 1.4.5 does differently on a plain socket, and how it is papered over:
  * - `write()` does not buffer: it returns how many bytes the kernel took and the rest waits for
  *   `drain`, as on a TLS socket; the one remainder is kept here and the write settles once it is out.
- *   `starttls.upgrade`, `server.starttls.upgrade`.
- * - `shutdown()` sends the bare FIN at once (there is no close_notify before TLS).
- *   `server.starttls.plaintext-close`.
+ *   `starttls.plaintext-data`, `server.starttls.plaintext-data`.
+ * - `shutdown()` sends the bare FIN at once (there is no close_notify before TLS); as on a TLS socket, a
+ *   FIN from the peer after ours can skip `end` and come only as `close(undefined)`, the peer's end all
+ *   the same. `starttls.plaintext-shutdown`, `starttls.plaintext-close`, `server.starttls.plaintext-close`.
+ * - `terminate()` is the RST of abort(), as on a TLS socket. `starttls.plaintext-abort`.
  * - A socket's handlers are fixed when it is created and upgradeTLS keeps them on the raw half: they
  *   route by `socket.data`, which is this object until the upgrade and the TLS connection after it, so
- *   no event reaches the plaintext socket once startTls() took the connection. `starttls.detached`.
+ *   no event reaches the plaintext socket once startTls() took the connection. `starttls.detached`,
+ *   `server.starttls.detached`.
  * - Bytes read before the upgrade cannot be handed back to a native upgradeTLS: the early ClientHello
  *   core hands a server (`TlsHandoff.received`) is fed to the Duplex server before anything still to
  *   come, which is why a STARTTLS server upgrades there whatever its versions.
@@ -23,9 +26,9 @@ import {
   netAddressOf,
   type OpenContext,
   type OpenedTransport,
+  plaintextSession,
   type ResolvedSocketOptions,
   SecureSocketError,
-  type SessionInfo,
   type TlsHandoff,
   type Transport,
   type TransportSink,
@@ -191,7 +194,10 @@ export class BunPlaintext implements Transport {
     const socket = this.#socket!;
     return {
       transport: this,
-      session: plaintextSession(socket),
+      session: plaintextSession(
+        netAddressOf(socket.localAddress, socket.localPort),
+        netAddressOf(socket.remoteAddress, socket.remotePort),
+      ),
       upgrade: (context, handoff) => {
         // Core calls this once every write was taken: nothing of this object is left to settle.
         this.#phase = 'detached';
@@ -303,17 +309,4 @@ function socketClosed(phase: 'write' | 'close'): SecureSocketError {
   return new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket closed before the bytes were sent', {
     phase,
   });
-}
-
-function plaintextSession(socket: Socket<unknown>): SessionInfo {
-  return {
-    protocol: null,
-    cipher: null,
-    alpnProtocol: null,
-    servername: null,
-    peerCertificate: null,
-    authorized: false,
-    localAddress: netAddressOf(socket.localAddress, socket.localPort),
-    remoteAddress: netAddressOf(socket.remoteAddress, socket.remotePort),
-  };
 }
