@@ -9,9 +9,10 @@
  * - `write()` does not buffer: it returns how many bytes the kernel took and the rest waits for
  *   `drain`, as on a TLS socket; the one remainder is kept here and the write settles once it is out.
  *   `starttls.plaintext-data`, `server.starttls.plaintext-data`.
- * - `shutdown()` sends the bare FIN at once (there is no close_notify before TLS); as on a TLS socket, a
- *   FIN from the peer after ours can skip `end` and come only as `close(undefined)`, the peer's end all
- *   the same. `starttls.plaintext-shutdown`, `starttls.plaintext-close`, `server.starttls.plaintext-close`.
+ * - `shutdown()` sends the bare FIN at once (there is no close_notify before TLS). A TLS socket skips
+ *   `end` for a peer FIN that follows ours and calls only `close(undefined)`; a plain one is treated the
+ *   same way (such a close is the peer's end), not measured to differ. `starttls.plaintext-shutdown`,
+ *   `starttls.plaintext-close`, `server.starttls.plaintext-close`.
  * - `terminate()` is the RST of abort(), as on a TLS socket. `starttls.plaintext-abort`.
  * - A socket's handlers are fixed when it is created and upgradeTLS keeps them on the raw half: they
  *   route by `socket.data`, which is this object until the upgrade and the TLS connection after it, so
