@@ -28,7 +28,8 @@ export const capabilities: Capabilities = Object.freeze({
   serverKeepAlive: true,
   clientCertificateSocketOptions: true,
   idleTimeout: true,
-  startTls: false,
+  // Plain Bun sockets until startTls(), then the same TLS paths as a direct connect or accept (plaintext.ts).
+  startTls: true,
   server: true,
   clientCertificates: true,
   disableVerification: true,

@@ -1,32 +1,33 @@
 import {
   type ConnectOptions,
   connectWith,
+  type OpenContext,
+  type OpenedTransport,
+  type ResolvedConnectOptions,
   type ShutdownableSecureSocket,
   serverNameIndication,
 } from '@closenotify/core';
+import type { Socket } from 'bun';
 import { capabilities } from './capabilities.ts';
-import { assertBunRuntime } from './errors.ts';
-import { BunConnection } from './socket.ts';
+import { assertBunRuntime, fromBunError } from './errors.ts';
+import { BunPlaintext } from './plaintext.ts';
+import { BunConnection, type ConnectionSettings } from './socket.ts';
 import { assertLoadable, clientTlsOptions } from './tls-options.ts';
 
-/** Connects and resolves once the handshake is done and the peer verified. */
+/** A STARTTLS socket's raw half routes to the TLS connection once it upgraded (plaintext.ts). */
+const plaintextHandlers = BunPlaintext.connectHandlers(BunConnection.rawEvents);
+
+/**
+ * Connects and resolves once the handshake is done and the peer verified; with
+ * `secureTransport: 'starttls'`, once TCP is connected, with a plaintext socket whose startTls()
+ * runs the same handshake over the same connection.
+ */
 export async function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
   assertBunRuntime('connect');
   return connectWith(options, capabilities, (context, resolved) => {
-    const sni = serverNameIndication(resolved.servername);
+    if (resolved.secureTransport === 'starttls') return connectPlaintext(context, resolved);
     const tls = clientTlsOptions(resolved);
-    const connection = new BunConnection(
-      context,
-      {
-        side: 'client',
-        verify: !resolved.dangerouslyDisableVerification,
-        servername: sni,
-        verifyAddress: sni === null ? resolved.servername : null,
-        noDelay: resolved.noDelay,
-        keepAlive: resolved.keepAlive,
-      },
-      tls,
-    );
+    const connection = new BunConnection(context, clientSettings(resolved), tls);
     try {
       assertLoadable(tls);
       Bun.connect({
@@ -43,4 +44,51 @@ export async function connect(options: ConnectOptions): Promise<ShutdownableSecu
     }
     return connection.opened;
   });
+}
+
+function connectPlaintext(context: OpenContext, resolved: ResolvedConnectOptions): Promise<OpenedTransport> {
+  // Core hands a client's upgrade the connect options with startTls()'s overrides.
+  const plaintext = new BunPlaintext(context, resolved, (raw, upgradeContext, handoff) =>
+    startClientTls(raw as Socket<BunConnection>, upgradeContext, handoff.options!),
+  );
+  try {
+    Bun.connect({
+      hostname: resolved.hostname,
+      port: resolved.port,
+      allowHalfOpen: true,
+      data: plaintext as unknown,
+      socket: plaintextHandlers,
+    }).catch((error: unknown) => plaintext.failToConnect(error));
+  } catch (error) {
+    plaintext.failToConnect(error);
+  }
+  return plaintext.opened;
+}
+
+/** The handshake of a direct connect, over a socket that was plaintext until now. */
+function startClientTls(
+  raw: Socket<BunConnection>,
+  context: OpenContext,
+  resolved: ResolvedConnectOptions,
+): Promise<OpenedTransport> {
+  const tls = clientTlsOptions(resolved);
+  try {
+    assertLoadable(tls);
+  } catch (error) {
+    raw.terminate();
+    return Promise.reject(fromBunError(error, 'handshake'));
+  }
+  return BunConnection.upgrade(raw, context, clientSettings(resolved), tls);
+}
+
+function clientSettings(resolved: ResolvedConnectOptions): ConnectionSettings {
+  const sni = serverNameIndication(resolved.servername);
+  return {
+    side: 'client',
+    verify: !resolved.dangerouslyDisableVerification,
+    servername: sni,
+    verifyAddress: sni === null ? resolved.servername : null,
+    noDelay: resolved.noDelay,
+    keepAlive: resolved.keepAlive,
+  };
 }

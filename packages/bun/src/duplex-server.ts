@@ -32,6 +32,10 @@
  *   close after it took the settlement of shutdownWrite(). test/server.test.ts `server.peer-close.*`.
  * - The raw socket is Bun's: `terminate()` is the RST of reset() (`server.abort.rst-on-wire`), and a
  *   refused connection is terminated before any TLS byte (`server.pending-cap`).
+ * - STARTTLS: every server upgrade runs here, a TLS 1.3-only listener's too, because a native
+ *   upgradeTLS cannot be handed bytes already read: a client's ClientHello that arrived before the
+ *   server's startTls() is fed in as if it came from the raw socket, then everything after it.
+ *   `server.starttls.early-client-hello`, `server.starttls.upgraded.*`.
  */
 import { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
@@ -124,33 +128,63 @@ export class DuplexServerConnection implements Transport {
       open(raw) {
         accept({
           open: (context) => {
-            try {
-              return new DuplexServerConnection(context, settings, raw).opened;
-            } catch (error) {
-              // The node:tls this relies on changed: no handshake can start.
-              raw.data = undefined as unknown as DuplexServerConnection;
-              raw.terminate();
-              return Promise.reject(fromBunError(error, 'handshake'));
-            }
+            const connection = DuplexServerConnection.#start(raw, context, settings);
+            return connection instanceof Promise ? connection : connection.opened;
           },
           // SO_LINGER 0 from inside `open`: a RST before any TLS byte.
           refuse: () => raw.terminate(),
         });
       },
-      data(raw, chunk) {
-        if (raw.data) raw.data.#fromClient(chunk);
-      },
-      drain(raw) {
-        if (raw.data) raw.data.#rawDrained();
-      },
-      end(raw) {
-        if (raw.data) raw.data.#clientFin();
-      },
+      ...DuplexServerConnection.rawEvents,
       error() {},
-      close(raw, error) {
-        if (raw.data) raw.data.#rawClosed(error);
-      },
     };
+  }
+
+  /** The plain TCP socket's events, for a socket whose `data` is the connection. */
+  static readonly rawEvents = {
+    data(raw, chunk) {
+      if (raw.data) raw.data.#fromClient(chunk);
+    },
+    drain(raw) {
+      if (raw.data) raw.data.#rawDrained();
+    },
+    end(raw) {
+      if (raw.data) raw.data.#clientFin();
+    },
+    close(raw, error) {
+      if (raw.data) raw.data.#rawClosed(error);
+    },
+  } satisfies Pick<SocketHandler<DuplexServerConnection>, 'data' | 'drain' | 'end' | 'close'>;
+
+  /**
+   * The server handshake of startTls() over a socket a plaintext connection hands over. `received`: the
+   * start of the client's handshake, read in plaintext before the call; TLS reads it first.
+   */
+  static upgrade(
+    raw: Socket<DuplexServerConnection>,
+    context: OpenContext,
+    settings: DuplexServerSettings,
+    received: Uint8Array | undefined,
+  ): Promise<OpenedTransport> {
+    const connection = DuplexServerConnection.#start(raw, context, settings);
+    if (connection instanceof Promise) return connection;
+    if (received) connection.#fromClient(received);
+    return connection.opened;
+  }
+
+  /** A connection over `raw`, or a rejection when the node:tls this relies on changed (no handshake can start). */
+  static #start(
+    raw: Socket<DuplexServerConnection>,
+    context: OpenContext,
+    settings: DuplexServerSettings,
+  ): DuplexServerConnection | Promise<never> {
+    try {
+      return new DuplexServerConnection(context, settings, raw);
+    } catch (error) {
+      raw.data = undefined as unknown as DuplexServerConnection;
+      raw.terminate();
+      return Promise.reject(fromBunError(error, 'handshake'));
+    }
   }
 
   readonly opened: Promise<OpenedTransport>;

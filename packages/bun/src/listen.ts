@@ -1,19 +1,23 @@
 import {
+  type AcceptConnection,
   type ListenOptions,
   listenWith,
+  type ResolvedListenOptions,
   type SecureServer,
   type ShutdownableSecureSocket,
 } from '@closenotify/core';
-import type { TCPSocketListener } from 'bun';
+import type { Socket, TCPSocketListener } from 'bun';
 import { capabilities } from './capabilities.ts';
-import { DuplexServerConnection } from './duplex-server.ts';
+import { DuplexServerConnection, type DuplexServerSettings } from './duplex-server.ts';
 import { assertBunRuntime, fromBunError } from './errors.ts';
+import { BunPlaintext } from './plaintext.ts';
 import { BunConnection } from './socket.ts';
 import { assertLoadable, serverSecureContext, serverTlsOptions } from './tls-options.ts';
 
 /**
  * Listens for TLS connections. Each one is handed over (to `onSocket`, or through
- * `for await (const socket of server)`) once its handshake is done.
+ * `for await (const socket of server)`) once its handshake is done; with `secureTransport: 'starttls'`,
+ * at once, as a plaintext socket whose startTls() runs the server handshake over the same connection.
  */
 export async function listen(
   options: ListenOptions,
@@ -24,20 +28,26 @@ export async function listen(
     options,
     capabilities,
     async (accept, resolved) => {
-      let listener: TCPSocketListener<BunConnection> | TCPSocketListener<DuplexServerConnection>;
+      let listener: TCPSocketListener<unknown>;
       const tls = serverTlsOptions(resolved);
       try {
         assertLoadable(tls);
+        const duplexSettings: DuplexServerSettings = {
+          verify: resolved.requestClientCert,
+          secureContext: serverSecureContext(resolved),
+          alpn: resolved.alpn,
+          noDelay: resolved.noDelay,
+          keepAlive: resolved.keepAlive,
+        };
         // Plain TCP: each accepted socket gets its TLS at once, keeping a view of the ciphertext. A server
         // that may negotiate TLS 1.2 runs it over a Duplex, the one way it sees its own hello random
-        // (duplex-server.ts); a TLS 1.3-only one upgrades natively (socket.ts).
-        listener =
-          resolved.minVersion === 'TLSv1.3'
-            ? Bun.listen<BunConnection>({
-                hostname: resolved.hostname,
-                port: resolved.port,
-                allowHalfOpen: true,
-                socket: BunConnection.listenHandlers(
+        // (duplex-server.ts); a TLS 1.3-only one upgrades natively (socket.ts). A STARTTLS server always
+        // upgrades over the Duplex, the one path that can be handed an early ClientHello (plaintext.ts).
+        const socket =
+          resolved.secureTransport === 'starttls'
+            ? plaintextHandlers(accept, resolved, duplexSettings)
+            : resolved.minVersion === 'TLSv1.3'
+              ? BunConnection.listenHandlers(
                   accept,
                   {
                     side: 'server',
@@ -48,20 +58,14 @@ export async function listen(
                     keepAlive: resolved.keepAlive,
                   },
                   tls,
-                ),
-              })
-            : Bun.listen<DuplexServerConnection>({
-                hostname: resolved.hostname,
-                port: resolved.port,
-                allowHalfOpen: true,
-                socket: DuplexServerConnection.listenHandlers(accept, {
-                  verify: resolved.requestClientCert,
-                  secureContext: serverSecureContext(resolved),
-                  alpn: resolved.alpn,
-                  noDelay: resolved.noDelay,
-                  keepAlive: resolved.keepAlive,
-                }),
-              });
+                )
+              : DuplexServerConnection.listenHandlers(accept, duplexSettings);
+        listener = Bun.listen<unknown>({
+          hostname: resolved.hostname,
+          port: resolved.port,
+          allowHalfOpen: true,
+          socket: socket as Parameters<typeof Bun.listen<unknown>>[0]['socket'],
+        });
       } catch (error) {
         // EADDRINUSE, or a certificate or key Bun refuses.
         throw fromBunError(error, 'server');
@@ -74,4 +78,27 @@ export async function listen(
     },
     onSocket,
   );
+}
+
+/** Each accepted socket is a plaintext connection; its upgrade runs the listener's handshake over the Duplex. */
+function plaintextHandlers(
+  accept: AcceptConnection,
+  resolved: ResolvedListenOptions,
+  settings: DuplexServerSettings,
+) {
+  return BunPlaintext.listenHandlers(DuplexServerConnection.rawEvents, (raw) => {
+    accept({
+      open: async (context) =>
+        BunPlaintext.accepted(raw, context, resolved, (socket, upgradeContext, handoff) =>
+          DuplexServerConnection.upgrade(
+            socket as Socket<DuplexServerConnection>,
+            upgradeContext,
+            settings,
+            handoff.received,
+          ),
+        ),
+      // SO_LINGER 0 from inside `open`: a RST before any byte.
+      refuse: () => raw.terminate(),
+    });
+  });
 }

@@ -108,6 +108,9 @@
  *   handler skips a socket without one. `server.pending-cap`, `server.max-connections`.
  * - A server handshake that core times out is terminated like any abandoned attempt: a silent
  *   client sees the RST. `server.handshake-timeout.reported`, `server.handshake-timeout.drops-connection`.
+ * - STARTTLS, client: the plaintext phase is the same plain Bun socket (plaintext.ts) and startTls()
+ *   runs this very upgradeTLS on it; the server sends no TLS byte before our ClientHello, so the raw half
+ *   still sees every record and the verdicts are exact after an upgrade. `starttls.upgraded.*`.
  */
 
 import { checkServerIdentity } from 'node:tls';
@@ -206,7 +209,7 @@ export class BunConnection implements Transport {
    * peer's ciphertext before BoringSSL decrypts it; everything else is the TLS socket's to report.
    * `data` is unset on an accepted socket the server refused: its events are nobody's.
    */
-  static readonly #rawEvents = {
+  static readonly rawEvents = {
     data(socket, chunk) {
       if (socket.data) socket.data.#records.push(chunk);
     },
@@ -218,7 +221,7 @@ export class BunConnection implements Transport {
 
   /** For Bun.connect(), whose `data` option carries the connection. */
   static readonly connectHandlers: SocketHandler<BunConnection> = {
-    ...BunConnection.#rawEvents,
+    ...BunConnection.rawEvents,
     open(socket) {
       socket.data.#tcpConnected(socket);
     },
@@ -234,7 +237,7 @@ export class BunConnection implements Transport {
     tls: TLSOptions,
   ): SocketHandler<BunConnection> {
     return {
-      ...BunConnection.#rawEvents,
+      ...BunConnection.rawEvents,
       open(socket) {
         accept({
           open: (context) => {
@@ -247,6 +250,21 @@ export class BunConnection implements Transport {
         });
       },
     };
+  }
+
+  /**
+   * The client handshake of startTls() over a connected socket a plaintext connection hands over: the
+   * same upgradeTLS as a direct connect, started before the server can send a TLS byte.
+   */
+  static upgrade(
+    socket: Socket<BunConnection>,
+    context: OpenContext,
+    settings: ConnectionSettings,
+    tls: TLSOptions,
+  ): Promise<OpenedTransport> {
+    const connection = new BunConnection(context, settings, tls);
+    connection.#adopt(socket);
+    return connection.opened;
   }
 
   /** Settles once the handshake is done and verified, or failed. */

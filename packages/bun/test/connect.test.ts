@@ -182,14 +182,14 @@ describe('connect()', () => {
     });
   });
 
-  test('capabilities are frozen and say what Bun cannot do', () => {
+  test('capabilities are frozen and declare STARTTLS', () => {
     expect(Object.isFrozen(capabilities)).toBe(true);
     expect(Object.isFrozen(capabilities.sessionInfo)).toBe(true);
     expect(capabilities).toMatchObject({
       halfClose: true,
       truncationDetection: true,
       abortiveReset: true,
-      startTls: false,
+      startTls: true,
     });
   });
 });

@@ -27,7 +27,14 @@ export { listenWith, type SocketHandler, type StartListener } from './server.ts'
 // SNI (RFC 6066 §3: never an IP address)
 export { isIpAddress, serverNameIndication } from './server-name.ts';
 // Session info from Node-style TLS APIs (for adapters)
-export { cipherOf, netAddressOf, peerCertificateOf, tlsVersionOf, type X509Like } from './session.ts';
+export {
+  cipherOf,
+  netAddressOf,
+  peerCertificateOf,
+  plaintextSession,
+  tlsVersionOf,
+  type X509Like,
+} from './session.ts';
 // Engine (for adapters)
 export { type EstablishStart, SecureSocket, type SocketMode, toSecureSocketError } from './socket.ts';
 // STARTTLS: the injection rule every adapter shares

@@ -6,7 +6,7 @@
  * idle connection (about 1 KiB of heap; docs/BENCHMARKS.md). Each session still gets its own
  * objects; only their immutable strings are shared. Both tables start over when full.
  */
-import type { CipherInfo, NetAddress, PeerCertificateInfo, TlsVersion } from './types.ts';
+import type { CipherInfo, NetAddress, PeerCertificateInfo, SessionInfo, TlsVersion } from './types.ts';
 
 /** The fields of a Node/Bun X509Certificate that SessionInfo reports. */
 export interface X509Like {
@@ -64,4 +64,24 @@ export function netAddressOf(hostname: string | undefined, port: number | undefi
 
 export function tlsVersionOf(protocol: string | null | undefined): TlsVersion | null {
   return protocol === 'TLSv1.2' || protocol === 'TLSv1.3' ? protocol : null;
+}
+
+/**
+ * What a plaintext (STARTTLS) socket's `opened` gives before startTls(): the two addresses, not
+ * authorized, and null for every TLS field, the same on every runtime.
+ */
+export function plaintextSession(
+  localAddress: NetAddress | null,
+  remoteAddress: NetAddress | null,
+): SessionInfo {
+  return {
+    protocol: null,
+    cipher: null,
+    alpnProtocol: null,
+    servername: null,
+    peerCertificate: null,
+    authorized: false,
+    localAddress,
+    remoteAddress,
+  };
 }

@@ -3,7 +3,7 @@ import {
   netAddressOf,
   type OpenContext,
   type OpenedTransport,
-  type SessionInfo,
+  plaintextSession,
   type TlsHandoff,
   type Transport,
   type TransportSink,
@@ -26,24 +26,14 @@ export function openPlaintext(raw: Socket, sink: TransportSink, startTls: StartT
   const transport = new NodePlaintextTransport(raw, sink);
   return {
     transport,
-    session: plaintextSession(raw),
+    session: plaintextSession(
+      netAddressOf(raw.localAddress, raw.localPort),
+      netAddressOf(raw.remoteAddress, raw.remotePort),
+    ),
     upgrade: (context, handoff) => {
       transport.detach();
       return startTls(raw, context, handoff);
     },
-  };
-}
-
-function plaintextSession(raw: Socket): SessionInfo {
-  return {
-    protocol: null,
-    cipher: null,
-    alpnProtocol: null,
-    servername: null,
-    peerCertificate: null,
-    authorized: false,
-    localAddress: netAddressOf(raw.localAddress, raw.localPort),
-    remoteAddress: netAddressOf(raw.remoteAddress, raw.remotePort),
   };
 }
 

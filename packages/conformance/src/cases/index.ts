@@ -11,6 +11,7 @@ import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
 import { starttlsCases } from './starttls.ts';
 import { starttlsInteropCases } from './starttls-interop.ts';
+import { starttlsMoreCases } from './starttls-more.ts';
 import { truncationCases } from './truncation.ts';
 
 /** The whole catalogue, in the order it runs and is reported. */
@@ -26,6 +27,7 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...serverCases,
   ...socketOptionsCases,
   ...starttlsCases,
+  ...starttlsMoreCases,
   ...interopCases,
   ...starttlsInteropCases,
 ];
