@@ -25,6 +25,13 @@ function describeEnding(observation: Observation): string {
   }
 }
 
+/** A bare FIN in answer to our close_notify: the reply was complete, reading to the end is what fails. */
+const FIN_AFTER_OUR_CLOSE_NOTIFY = {
+  verdict: 'risky',
+  advice:
+    "The server answers our close_notify with a bare FIN: a client that reads to the end after shutdown('write') gets ERR_TLS_TRUNCATED even after a complete reply. Stop reading at the protocol's framing, then close().",
+} as const;
+
 /** How the server's own end of a connection rates, whatever made it end. */
 function rateServerEnding(ending: Ending): Pick<Finding, 'verdict' | 'advice'> {
   switch (ending) {
@@ -140,8 +147,12 @@ export function versionsFinding(attempts: VersionAttempt[] | null, negotiated: T
       evidence: { attempts: null, negotiated },
     };
   }
+  const name = (version: TlsVersion) => version.replace('TLSv', 'TLS ');
   const accepted = attempts.filter((attempt) => attempt.accepted).map((attempt) => attempt.version);
-  const summary = `accepts ${accepted.length > 0 ? accepted.map((v) => v.replace('TLSv', 'TLS ')).join(' and ') : 'neither TLS 1.2 nor 1.3'}`;
+  const refused = attempts
+    .filter((attempt) => !attempt.accepted)
+    .map((attempt) => `${name(attempt.version)} (${attempt.errorCode})`);
+  const summary = `accepts ${accepted.map(name).join(' and ') || 'no version when pinned'}${refused.length > 0 ? `; refuses ${refused.join(', ')}` : ''}`;
   const only12 = accepted.length === 1 && accepted[0] === 'TLSv1.2';
   return {
     id: 'versions',
@@ -222,6 +233,8 @@ export function halfCloseFinding(requestName: string | null, observation: Observ
       evidence,
     };
   }
+  if (observation.ending === 'fin')
+    return { id: 'halfClose', ...FIN_AFTER_OUR_CLOSE_NOTIFY, summary, evidence };
   return { id: 'halfClose', ...rateServerEnding(observation.ending), summary, evidence };
 }
 
@@ -264,6 +277,8 @@ export function afterCloseNotifyFinding(
       evidence,
     };
   }
+  if (after.ending === 'fin')
+    return { id: 'afterCloseNotify', ...FIN_AFTER_OUR_CLOSE_NOTIFY, summary, evidence };
   return { id: 'afterCloseNotify', ...rateServerEnding(after.ending), summary, evidence };
 }
 

@@ -209,6 +209,20 @@ describe('closenotify probe over STARTTLS', () => {
   });
 });
 
+describe('closenotify probe when STARTTLS fails', () => {
+  it('reports the dialogue it did not get (exit 3)', async () => {
+    await withServer(
+      () => startHttpServer('close_notify', pki, 10_000),
+      async (server) => {
+        // An HTTPS server never sends an SMTP greeting: the dialogue times out, bounded by --timeout.
+        const { exitCode, report } = await probeJson(target(server, '--starttls', 'smtp', '--timeout', '1s'));
+        expect(report.error?.code).toBe('PROBE_STARTTLS_FAILED');
+        expect(exitCode).toBe(3);
+      },
+    );
+  });
+});
+
 describe('the closenotify bin', () => {
   it('is the package bin, with a shebang', async () => {
     const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
