@@ -7,10 +7,28 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as nodeAdapter from '@closenotify/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/probe/main.ts';
 import { type ExternalServer, installed, startExternal } from '../probe/external-servers.ts';
 import { type ServerEnding, startHttpServer, type TestPki, type TestServer } from '../probe/http-servers.ts';
 import { CLI, outline, probeJson, runCli } from '../probe/run-cli.ts';
+
+/** The command in this process (argument handling needs no child process), on the Node adapter. */
+async function runMain(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const exitCode = await main(
+    argv,
+    { runtime: 'node', ...nodeAdapter },
+    {
+      stdout: { write: (text) => void (stdout += text), isTTY: false },
+      stderr: { write: (text) => void (stderr += text), isTTY: false },
+      env: {},
+    },
+  );
+  return { exitCode, stdout, stderr };
+}
 
 /** The test servers end an idle connection after this; the probe waits 10x as long at most. */
 const SERVER_IDLE_MS = 500;
@@ -231,7 +249,7 @@ describe('the closenotify bin', () => {
   });
 
   it('prints its usage with --help (exit 0)', async () => {
-    const result = await runCli(['probe', '--help']);
+    const result = await runMain(['probe', '--help']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Usage: closenotify probe <host>[:port]');
   });
@@ -242,11 +260,19 @@ describe('the closenotify bin', () => {
     [['probe', 'example.org:0'], 'is not a port'],
     [['probe', 'example.org', '--starttls', 'ftp'], 'is not one of smtp, imap, pop3, postgres'],
     [['probe', 'example.org', '--idle-max', 'soon'], 'is not a duration'],
+    [['probe', 'example.org', '--timeout', '0s'], 'must be more than 0'],
     [['probe', 'example.org', '--bogus'], 'unknown option --bogus'],
     [['probe', 'example.org', '--ca', '/nonexistent/ca.pem'], '--ca: cannot read'],
+    [['probe', 'a.example', 'b.example'], 'one target only'],
   ])('refuses %j with a clear message (exit 2)', async (args, message) => {
-    const result = await runCli(args);
+    const result = await runMain(args);
     expect(result.stderr).toContain(message);
+    expect(result.exitCode).toBe(2);
+  });
+
+  it('exits 2 from the bin too', async () => {
+    const result = await runCli(['probe']);
+    expect(result.stderr).toContain('missing <host>[:port]');
     expect(result.exitCode).toBe(2);
   });
 
