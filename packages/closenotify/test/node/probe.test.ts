@@ -22,8 +22,18 @@ async function runMain(argv: string[]): Promise<{ exitCode: number; stdout: stri
     argv,
     { runtime: 'node', ...nodeAdapter },
     {
-      stdout: { write: (text) => void (stdout += text), isTTY: false },
-      stderr: { write: (text) => void (stderr += text), isTTY: false },
+      stdout: {
+        write: (text) => {
+          stdout += text;
+        },
+        isTTY: false,
+      },
+      stderr: {
+        write: (text) => {
+          stderr += text;
+        },
+        isTTY: false,
+      },
       env: {},
     },
   );
