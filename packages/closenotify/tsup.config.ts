@@ -8,6 +8,10 @@ export default libraryConfig({
     bun: 'src/bun.ts',
     deno: 'src/deno.ts',
     unsupported: 'src/unsupported.ts',
+    // The Node-stream bridge: runtime-neutral (node:stream only), so one build serves every runtime.
+    'node-stream': 'src/node-stream.ts',
   },
-  dts: { entry: { node: 'src/node.ts' } },
+  dts: { entry: { node: 'src/node.ts', 'node-stream': 'src/node-stream.ts' } },
+  // Deno resolves `node:stream` only with its prefix: keep it.
+  removeNodeProtocol: false,
 });
