@@ -222,10 +222,46 @@ export class SecureSocketDuplex extends Duplex {
   }
 }
 
-/** The socket as a Node `Duplex`; the socket should not be read or written directly afterwards. */
+const OPTION_NAMES: ReadonlySet<string> = new Set(['allowHalfOpen', 'highWaterMark']);
+const SOCKET_METHODS = ['read', 'write', 'shutdown', 'close', 'abort'] as const;
+
+function invalid(message: string): SecureSocketError {
+  return new SecureSocketError('ERR_INVALID_OPTION', `toNodeDuplex: ${message}`, { phase: 'connect' });
+}
+
+/** Refuses what cannot work, before any Duplex exists (as connect() does with its options). */
+function validate(socket: unknown, options: unknown): asserts options is NodeDuplexOptions {
+  const candidate = socket as Partial<ShutdownableSecureSocket> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    SOCKET_METHODS.some((name) => typeof candidate[name] !== 'function') ||
+    !(candidate.opened instanceof Promise) ||
+    !(candidate.closed instanceof Promise)
+  ) {
+    throw invalid('socket must be a ShutdownableSecureSocket (from connect(), listen() or startTls())');
+  }
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  for (const [name, value] of Object.entries(options)) {
+    if (!OPTION_NAMES.has(name)) throw invalid(`unknown option ${JSON.stringify(name)}`);
+    if (value === undefined) continue;
+    if (name === 'allowHalfOpen' && typeof value !== 'boolean')
+      throw invalid('allowHalfOpen must be a boolean');
+    if (name === 'highWaterMark' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
+      throw invalid('highWaterMark must be an integer of 0 or more');
+    }
+  }
+}
+
+/**
+ * The socket as a Node `Duplex`; the socket should not be read or written directly afterwards.
+ * Throws `ERR_INVALID_OPTION` for something that is not a socket, or a bad or unknown option.
+ */
 export function toNodeDuplex(
   socket: ShutdownableSecureSocket,
   options?: NodeDuplexOptions,
 ): SecureSocketDuplex {
+  validate(socket, options);
   return new SecureSocketDuplex(socket, options);
 }

@@ -525,7 +525,7 @@ export const bridgeCases: Record<string, () => Promise<void>> = {
     });
   },
 
-  async 'setTimeout emits timeout after inactivity and closes nothing; a bad delay is ERR_INVALID_OPTION'() {
+  async 'setTimeout emits timeout after inactivity and closes nothing; bad delays and options are ERR_INVALID_OPTION'() {
     const { server, served, connectTo } = await startServer(async (socket) => {
       await readToEnd(socket);
       return socket.close();
@@ -542,6 +542,15 @@ export const bridgeCases: Record<string, () => Promise<void>> = {
         thrown = error;
       }
       check(hasCode(thrown, 'ERR_INVALID_OPTION'), `setTimeout(-1) threw ${String(thrown)}`);
+      for (const options of [{ highWaterMark: -1 }, { allowHalfOpen: 'yes' }, { idleTimeout: 5 }]) {
+        let refused: unknown;
+        try {
+          toNodeDuplex(socket, options as never);
+        } catch (error) {
+          refused = error;
+        }
+        check(hasCode(refused, 'ERR_INVALID_OPTION'), `${JSON.stringify(options)}: threw ${String(refused)}`);
+      }
       await new Promise<void>((resolve) => duplex.setTimeout(20, resolve));
       check(socket.state === 'open' && !duplex.destroyed, `after 'timeout': state ${socket.state}`);
       duplex.setTimeout(0);
@@ -555,6 +564,23 @@ export const bridgeCases: Record<string, () => Promise<void>> = {
     });
   },
 };
+
+/** Not a case of its own in the catalogue above: it needs no socket. */
+export function refusesBadInput(): void {
+  const attempts: Array<[string, () => unknown]> = [
+    ['no socket', () => toNodeDuplex(undefined as never)],
+    ['a plain object', () => toNodeDuplex({} as never)],
+  ];
+  for (const [what, attempt] of attempts) {
+    let thrown: unknown;
+    try {
+      attempt();
+    } catch (error) {
+      thrown = error;
+    }
+    check(hasCode(thrown, 'ERR_INVALID_OPTION'), `${what}: threw ${String(thrown)}`);
+  }
+}
 
 /** Runs one case within a bound, then checks that it left no socket or server open. */
 export async function runBridgeCase(name: string): Promise<void> {
