@@ -9,8 +9,10 @@ export default libraryConfig({
     deno: 'src/deno.ts',
     unsupported: 'src/unsupported.ts',
     cli: 'src/cli.ts',
+    // The Node-stream bridge: runtime-neutral (node:stream only), so one build serves every runtime.
+    'node-stream': 'src/node-stream.ts',
   },
-  dts: { entry: { node: 'src/node.ts' } },
-  // Deno resolves Node's built-ins by their node: names only, and the bin runs there too.
+  dts: { entry: { node: 'src/node.ts', 'node-stream': 'src/node-stream.ts' } },
+  // Deno resolves Node's built-ins by their node: names only (node:stream, and the bin's imports).
   removeNodeProtocol: false,
 });

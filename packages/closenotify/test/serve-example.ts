@@ -12,12 +12,12 @@ import { helloOverTls } from './starttls-example.ts';
 /** Written by test/write-pki.mjs; the `test` scripts run it first. */
 const PKI_FILE = new URL('../.tmp/pki.json', import.meta.url);
 
-interface ExamplePki {
+export interface ExamplePki {
   ca: string;
   server: { cert: string; key: string };
 }
 
-async function readPki(): Promise<ExamplePki> {
+export async function readPki(): Promise<ExamplePki> {
   try {
     return JSON.parse(await readFile(PKI_FILE, 'utf8')) as ExamplePki;
   } catch (error) {
