@@ -22,6 +22,7 @@ export class CipherStream extends Duplex {
   #rawEnded = false;
   #eofDelivered = false;
   #closeNotifySeen = false;
+  #sampling = false;
 
   constructor(raw: Socket) {
     super({ allowHalfOpen: true, emitClose: true });
@@ -51,13 +52,21 @@ export class CipherStream extends Duplex {
    * completes the handshake, which may also carry the close_notify: sampling starts before that.
    */
   sampleAfterTls(): void {
+    if (this.#sampling) return;
+    this.#sampling = true;
     this.on('data', this.#sample);
   }
 
-  /** The TLS socket over this stream; throws ERR_RUNTIME_UNSUPPORTED if it cannot be sampled. */
+  /**
+   * The TLS socket over this stream; throws ERR_RUNTIME_UNSUPPORTED if it cannot be sampled. Starts
+   * sampling if the caller did not already (a client knows its TLS socket before any chunk): without
+   * it a close_notify that arrives while the reader is behind was judged by which 'end' came first,
+   * and called a truncation. `truncation.slow-reader-clean-end`.
+   */
   observe(tls: TLSSocket): void {
     tlsStreamEnded(tls);
     this.#tls = tls;
+    this.sampleAfterTls();
     this.#sample();
   }
 

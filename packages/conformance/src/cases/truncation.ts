@@ -40,6 +40,10 @@ const NOT_READING_BYTES = 16 * MIB;
 const NOT_READING_TAIL = MIB;
 /** How long the application does not read before it checks that the peer is held back. */
 const NOT_READING_PAUSE_MS = 500;
+/** A reader that takes a short break every 64 KiB: the peer's close_notify arrives with data still queued. */
+const SLOW_READER_BYTES = 16 * MIB;
+const SLOW_READER_BREAK_EVERY = 64 * 1024;
+const SLOW_READER_BREAK_MS = 2;
 
 /** Our socket in `role`, and the peer in the other role running `steps`. */
 async function against(
@@ -161,6 +165,43 @@ const SCENARIOS: Scenario[] = [
       );
       await rejectsWith(socket.read(), 'ERR_TLS_TRUNCATED', 'read() after the last byte');
       await reportsTruncation(socket);
+    },
+  },
+  {
+    name: 'slow-reader-clean-end',
+    requirement:
+      'a close_notify and FIN that arrive while the application reads slowly, with data still queued, are a clean end: every byte, then null',
+    source:
+      'RFC 8446 §6.1; spec §3 (truncation is judged on the wire, not on how fast the application reads); found on Node, whose client called such an end a truncation',
+    tls: 'each',
+    timeoutMs: 120_000,
+    async run(ctx, role) {
+      const { peer, socket } = await against(
+        ctx,
+        role,
+        [{ op: 'send', bytes: SLOW_READER_BYTES, seed: 13 }, { op: 'closeNotify' }, { op: 'readUntilEnd' }],
+        { observe: false, allowHalfOpen: true },
+      );
+      const chunks: Uint8Array[] = [];
+      let received = 0;
+      let sinceBreak = 0;
+      for (let chunk = await socket.read(); chunk !== null; chunk = await socket.read()) {
+        chunks.push(chunk);
+        received += chunk.byteLength;
+        sinceBreak += chunk.byteLength;
+        if (sinceBreak >= SLOW_READER_BREAK_EVERY) {
+          sinceBreak = 0;
+          await delay(SLOW_READER_BREAK_MS);
+        }
+      }
+      equal(received, SLOW_READER_BYTES, 'bytes read before the end');
+      equal(
+        await sha256Hex(concat(chunks, received)),
+        (await peer.report()).sent.sha256,
+        'sha256 of every byte the peer sent',
+      );
+      await socket.close();
+      await reportsCleanEnd(socket);
     },
   },
   {
