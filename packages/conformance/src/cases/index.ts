@@ -10,6 +10,7 @@ import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
 import { starttlsCases } from './starttls.ts';
+import { starttlsDenoFoundCases } from './starttls-deno-found.ts';
 import { truncationCases } from './truncation.ts';
 
 /** The whole catalogue, in the order it runs and is reported. */
@@ -25,5 +26,6 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...serverCases,
   ...socketOptionsCases,
   ...starttlsCases,
+  ...starttlsDenoFoundCases,
   ...interopCases,
 ];

@@ -1,0 +1,124 @@
+import type { ShutdownableSecureSocket } from '@closenotify/core';
+import { delay, equal, HANG_GUARD_MS, readBytes, rejectsWith, settlesWithin } from '../assert.ts';
+import type { CaseContext, ConformanceCase } from '../case.ts';
+import { pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
+
+/**
+ * STARTTLS cases found while bringing the upgrade to Deno, where it runs over node:tls: an upgraded
+ * socket whose reader falls behind must still see every byte and the peer's exact ending. (Deno's
+ * node:tls loses the TCP EOF while its TLS socket is paused, so pausing TLS for backpressure turned
+ * both endings into a read that never settled.)
+ */
+const COMMAND = 'STARTTLS\r\n';
+const GO_AHEAD = '220 go ahead\r\n';
+/** Far beyond core's pause mark (128 KiB) and the kernel's buffers: the reader's backpressure reaches the peer. */
+const BEHIND_BYTES = 4 * 1024 * 1024;
+/** How long the application reads nothing while the peer sends; the ending is on its way meanwhile. */
+const NOT_READING_MS = 300;
+const SEED = 13;
+
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+type Ending = 'close-notify' | 'fin';
+
+function endingSteps(ending: Ending): Step[] {
+  return [
+    { op: 'send', bytes: BEHIND_BYTES, seed: SEED },
+    ending === 'close-notify' ? { op: 'closeNotify' } : { op: 'fin' },
+    { op: 'waitEnd' },
+  ];
+}
+
+/** Reads nothing for a while, then everything: every byte in order, then the ending the peer sent. */
+async function readBehind(secure: ShutdownableSecureSocket, ending: Ending): Promise<void> {
+  await delay(NOT_READING_MS);
+  const received = await settlesWithin(
+    readBytes(secure, BEHIND_BYTES),
+    HANG_GUARD_MS,
+    `reading ${BEHIND_BYTES} bytes after falling behind`,
+  );
+  equal(
+    await sha256Hex(received),
+    await sha256Hex(pseudoRandomBytes(BEHIND_BYTES, SEED)),
+    'sha256 of every byte the peer sent over TLS',
+  );
+  if (ending === 'close-notify') {
+    equal(await settlesWithin(secure.read(), HANG_GUARD_MS, 'read() after the last byte'), null, 'read()');
+    const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
+    equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
+    equal(report.truncated, false, 'truncated');
+  } else {
+    await rejectsWith(
+      settlesWithin(secure.read(), HANG_GUARD_MS, 'read() after the last byte'),
+      'ERR_TLS_TRUNCATED',
+      'read() after a bare FIN',
+    );
+    const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
+    equal(report.truncated, true, 'truncated');
+  }
+}
+
+function clientCase(ending: Ending): ConformanceCase {
+  return {
+    id: `starttls.upgraded.reader-behind.${ending}`,
+    requirement: `an upgraded client socket whose reader fell behind reads every byte, then the server's ${ending === 'fin' ? 'bare FIN as ERR_TLS_TRUNCATED' : 'close_notify as the clean end'}`,
+    source:
+      'RFC 8446 §6.1; spec §2.5 (the upgraded socket is an ordinary secure socket); backpressure must not lose the end',
+    tls: 'each',
+    requires: ['startTls', 'truncationDetection'],
+    async run(ctx: CaseContext) {
+      const peer = await ctx.peer({
+        role: 'server',
+        startTls: true,
+        observe: false,
+        steps: [
+          { op: 'read', bytes: COMMAND.length },
+          { op: 'sendText', text: GO_AHEAD },
+          { op: 'startTls' },
+          ...endingSteps(ending),
+        ],
+      });
+      const plain = await ctx.connect(peer, { secureTransport: 'starttls' });
+      await plain.write(COMMAND);
+      equal(text(await readBytes(plain, GO_AHEAD.length)), GO_AHEAD, 'go-ahead');
+      await readBehind(await ctx.startTls(plain), ending);
+    },
+  };
+}
+
+function serverCase(ending: Ending): ConformanceCase {
+  return {
+    id: `server.starttls.upgraded.reader-behind.${ending}`,
+    requirement: `an upgraded server socket whose reader fell behind reads every byte, then the client's ${ending === 'fin' ? 'bare FIN as ERR_TLS_TRUNCATED' : 'close_notify as the clean end'}`,
+    source:
+      'RFC 8446 §6.1; spec §2.5 (the upgraded socket is an ordinary secure socket); backpressure must not lose the end',
+    tls: 'each',
+    requires: ['server', 'startTls', 'truncationDetection'],
+    async run(ctx: CaseContext) {
+      const { server, next } = await ctx.listen({ secureTransport: 'starttls' });
+      await ctx.peer({
+        role: 'client',
+        startTls: true,
+        observe: false,
+        connect: { port: server.address.port },
+        steps: [
+          { op: 'sendText', text: COMMAND },
+          { op: 'read', bytes: GO_AHEAD.length },
+          { op: 'startTls' },
+          ...endingSteps(ending),
+        ],
+      });
+      const plain = await settlesWithin(next(), HANG_GUARD_MS, 'a plaintext socket handed out');
+      equal(text(await readBytes(plain, COMMAND.length)), COMMAND, 'STARTTLS request');
+      await plain.write(GO_AHEAD);
+      await readBehind(await ctx.startTls(plain), ending);
+    },
+  };
+}
+
+export const starttlsDenoFoundCases: ConformanceCase[] = [
+  clientCase('close-notify'),
+  clientCase('fin'),
+  serverCase('close-notify'),
+  serverCase('fin'),
+];
