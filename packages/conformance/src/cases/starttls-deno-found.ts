@@ -4,10 +4,12 @@ import type { CaseContext, ConformanceCase } from '../case.ts';
 import { pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
 
 /**
- * STARTTLS cases found while bringing the upgrade to Deno, where it runs over node:tls: an upgraded
- * socket whose reader falls behind must still see every byte and the peer's exact ending. (Deno's
- * node:tls loses the TCP EOF while its TLS socket is paused, so pausing TLS for backpressure turned
- * both endings into a read that never settled.)
+ * STARTTLS cases found while bringing the upgrade to Deno, where it runs over node:net and node:tls:
+ * - an upgraded socket whose reader falls behind must still see every byte and the peer's exact
+ *   ending (Deno's node:tls loses the TCP EOF while its TLS socket is paused, so pausing TLS for
+ *   backpressure turned both endings into a read that never settled);
+ * - the plaintext phase runs on a socket of its own there, so a STARTTLS client's noDelay and
+ *   keepAlive are checked on the kernel socket, before and after the upgrade.
  */
 const COMMAND = 'STARTTLS\r\n';
 const GO_AHEAD = '220 go ahead\r\n';
@@ -116,9 +118,59 @@ function serverCase(ending: Ending): ConformanceCase {
   };
 }
 
+/**
+ * The socket options of a STARTTLS client reach the kernel socket and survive the upgrade, as on a
+ * direct connect: the plaintext phase runs on a socket of its own on Deno (node:net).
+ */
+function socketOptionsCase(
+  name: string,
+  options: { noDelay?: boolean; keepAlive?: boolean },
+  expected: { noDelay: boolean; keepAlive: boolean },
+): ConformanceCase {
+  return {
+    id: `starttls.socket-options.${name}`,
+    requirement: `a STARTTLS client with ${JSON.stringify(options)} has TCP_NODELAY ${expected.noDelay ? 'set' : 'clear'} and SO_KEEPALIVE ${expected.keepAlive ? 'set' : 'clear'}, before and after startTls()`,
+    source: 'the noDelay and keepAlive options of connect(); spec §2.5; tcp(7), socket(7)',
+    tls: 'any',
+    requires: ['startTls', ...(options.keepAlive ? (['keepAlive'] as const) : [])],
+    async run(ctx: CaseContext) {
+      const peer = await ctx.peer({
+        role: 'server',
+        startTls: true,
+        observe: false,
+        steps: [
+          { op: 'read', bytes: COMMAND.length },
+          { op: 'sendText', text: GO_AHEAD },
+          { op: 'startTls' },
+          { op: 'echo' },
+          { op: 'closeNotify' },
+        ],
+      });
+      const plain = await ctx.connect(peer, { secureTransport: 'starttls', ...options });
+      const before = await ctx.kernelSocketOptions(plain);
+      ctx.note(`kernel before startTls(): ${JSON.stringify(before)}`);
+      equal(before.noDelay, expected.noDelay, 'TCP_NODELAY of the plaintext socket');
+      equal(before.keepAlive, expected.keepAlive, 'SO_KEEPALIVE of the plaintext socket');
+      await plain.write(COMMAND);
+      equal(text(await readBytes(plain, GO_AHEAD.length)), GO_AHEAD, 'go-ahead');
+      const secure = await ctx.startTls(plain);
+      const after = await ctx.kernelSocketOptions(secure);
+      equal(after.noDelay, expected.noDelay, 'TCP_NODELAY of the upgraded socket');
+      equal(after.keepAlive, expected.keepAlive, 'SO_KEEPALIVE of the upgraded socket');
+      await settlesWithin(secure.close(), HANG_GUARD_MS, 'close()');
+    },
+  };
+}
+
 export const starttlsDenoFoundCases: ConformanceCase[] = [
   clientCase('close-notify'),
   clientCase('fin'),
   serverCase('close-notify'),
   serverCase('fin'),
+  socketOptionsCase('defaults', {}, { noDelay: true, keepAlive: false }),
+  socketOptionsCase(
+    'no-delay-off-keep-alive',
+    { noDelay: false, keepAlive: true },
+    { noDelay: false, keepAlive: true },
+  ),
 ];
