@@ -90,6 +90,10 @@
  * - On that path a paused node:tls socket loses the TCP EOF (a reader that fell behind never saw the
  *   end, either ending): core's backpressure holds the raw socket instead and TLS is never paused.
  *   `starttls.upgraded.reader-behind.*`, `server.starttls.upgraded.reader-behind.*`.
+ * - On that path, once node:tls has read the peer's close_notify, end() seals ours but the socket is
+ *   destroyed on 'finish' before the record goes out (the peer saw a bare FIN while the report said
+ *   closeNotifySent): the transport takes the sealed record from the engine and sends it with the
+ *   FIN itself. `starttls.upgraded.answers-close-notify`, `server.starttls.upgraded.half-open`.
  * - node:net sockets do not appear in Deno's resource table: the conformance runner's runtime leak
  *   probe cannot see STARTTLS connections, core's own counters do.
  */

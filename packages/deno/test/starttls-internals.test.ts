@@ -6,7 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { createServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { duplexUnder, tlsStreamEnded } from '../src/starttls/node-internals.ts';
+import { drainSealedRecords, duplexUnder, tlsStreamEnded } from '../src/starttls/node-internals.ts';
 import { assertEquals, assertHas } from './fixtures/assert.ts';
 import { testPki } from './fixtures/pki.ts';
 
@@ -21,7 +21,7 @@ Deno.test('_readableState.ended turns true at push(null), before any end event',
   assertEquals(readable.readableEnded, false, 'readableEnded (waits for the end event)');
 });
 
-Deno.test('a tls.Server socket leads back to the Duplex emitted as its connection, and ends on close_notify before the EOF', async () => {
+Deno.test('a tls.Server socket leads back to the Duplex emitted as its connection, ends on close_notify before the EOF, and gives up its sealed close_notify', async () => {
   const server = createServer({ ...pki.server });
   const cipher = new PassThrough({ allowHalfOpen: true });
   const secured = new Promise<TLSSocket>((resolve) => server.once('secureConnection', resolve));
@@ -55,6 +55,11 @@ Deno.test('a tls.Server socket leads back to the Duplex emitted as its connectio
   await ended;
   // The cipher stream itself never ended: only the client's close_notify can have ended TLS.
   assertEquals(tlsStreamEnded(tls), true, 'ended on close_notify');
+  // Ending now, the engine seals our close_notify and keeps it until its next pump: drained at once,
+  // it is one alert record (TLS 1.3 seals it as application data: 5 + 2 + 1 + 16 bytes).
+  tls.end();
+  const records = drainSealedRecords(tls);
+  assertEquals(records?.byteLength, 24, 'the sealed close_notify record');
   tls.destroy();
   client.destroy();
   tcp.destroy();
@@ -66,6 +71,13 @@ Deno.test('missing internals fail loudly with a stable code', () => {
   let error: unknown;
   try {
     tlsStreamEnded({} as TLSSocket);
+  } catch (caught) {
+    error = caught;
+  }
+  assertHas(error, { code: 'ERR_RUNTIME_UNSUPPORTED' });
+  error = undefined;
+  try {
+    drainSealedRecords({ _handle: {} } as unknown as TLSSocket);
   } catch (caught) {
     error = caught;
   }

@@ -1,5 +1,13 @@
 import type { ShutdownableSecureSocket } from '@closenotify/core';
-import { delay, equal, HANG_GUARD_MS, readBytes, rejectsWith, settlesWithin } from '../assert.ts';
+import {
+  closingEvents,
+  delay,
+  equal,
+  HANG_GUARD_MS,
+  readBytes,
+  rejectsWith,
+  settlesWithin,
+} from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
 import { pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
 
@@ -9,7 +17,10 @@ import { pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
  *   ending (Deno's node:tls loses the TCP EOF while its TLS socket is paused, so pausing TLS for
  *   backpressure turned both endings into a read that never settled);
  * - the plaintext phase runs on a socket of its own there, so a STARTTLS client's noDelay and
- *   keepAlive are checked on the kernel socket, before and after the upgrade.
+ *   keepAlive are checked on the kernel socket, before and after the upgrade;
+ * - an upgraded socket must answer the peer's close_notify with its own (Deno's node:tls destroyed the
+ *   socket before the sealed record went out: the peer saw a bare FIN while our report said
+ *   closeNotifySent), and a peer RST still reads as ERR_CONNECTION_RESET.
  */
 const COMMAND = 'STARTTLS\r\n';
 const GO_AHEAD = '220 go ahead\r\n';
@@ -162,7 +173,135 @@ function socketOptionsCase(
   };
 }
 
+/** The ordinary RST and half-open behaviour of a secure socket, on one that startTls() upgraded. */
+const upgradedEndingCases: ConformanceCase[] = [
+  {
+    id: 'starttls.upgraded.peer-rst',
+    requirement:
+      'a peer RST in the middle of an upgraded stream rejects reads and writes with ERR_CONNECTION_RESET',
+    source: 'spec §2.5 (the upgraded socket is an ordinary secure socket); spec §3 peer RST',
+    tls: 'any',
+    requires: ['startTls'],
+    async run(ctx: CaseContext) {
+      const peer = await ctx.peer({
+        role: 'server',
+        startTls: true,
+        steps: [
+          { op: 'read', bytes: COMMAND.length },
+          { op: 'sendText', text: GO_AHEAD },
+          { op: 'startTls' },
+          { op: 'send', bytes: 65536 },
+          { op: 'wait', signal: 'rst' },
+          { op: 'rst' },
+        ],
+      });
+      const plain = await ctx.connect(peer, { secureTransport: 'starttls' });
+      await plain.write(COMMAND);
+      equal(text(await readBytes(plain, GO_AHEAD.length)), GO_AHEAD, 'go-ahead');
+      const secure = await ctx.startTls(plain);
+      await readBytes(secure, 65536);
+      await peer.signal('rst');
+      await rejectsWith(
+        settlesWithin(secure.read(), HANG_GUARD_MS, 'read() at the RST'),
+        'ERR_CONNECTION_RESET',
+        'read() at the RST',
+      );
+      await rejectsWith(secure.write('after the reset'), 'ERR_CONNECTION_RESET', 'write() after the RST');
+      equal((await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed')).initiator, 'error', 'initiator');
+    },
+  },
+  {
+    id: 'starttls.upgraded.answers-close-notify',
+    requirement:
+      "an upgraded client socket answers the server's close_notify with its own, then FIN, as a direct connection does",
+    source: 'RFC 8446 §6.1 (each party MUST send close_notify before closing its write side); spec §2.5',
+    tls: 'each',
+    requires: ['startTls'],
+    async run(ctx: CaseContext) {
+      const peer = await ctx.peer({
+        role: 'server',
+        startTls: true,
+        steps: [
+          { op: 'read', bytes: COMMAND.length },
+          { op: 'sendText', text: GO_AHEAD },
+          { op: 'startTls' },
+          { op: 'sendText', text: '221 bye\r\n' },
+          { op: 'closeNotify' },
+          { op: 'readUntilEnd' },
+        ],
+      });
+      const plain = await ctx.connect(peer, { secureTransport: 'starttls' });
+      await plain.write(COMMAND);
+      equal(text(await readBytes(plain, GO_AHEAD.length)), GO_AHEAD, 'go-ahead');
+      const secure = await ctx.startTls(plain);
+      equal(text(await readBytes(secure, 9)), '221 bye\r\n', 'the last answer');
+      equal(
+        await settlesWithin(secure.read(), HANG_GUARD_MS, "read() to the server's close_notify"),
+        null,
+        'read()',
+      );
+      const report = await settlesWithin(secure.closed, HANG_GUARD_MS, 'closed');
+      equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+      const done = await peer.whenDone();
+      equal(
+        closingEvents(done.wire, 'c2s').join(' '),
+        'alert:close_notify fin',
+        `our side of the wire after the upgrade (${done.wireSummary})`,
+      );
+    },
+  },
+  {
+    id: 'server.starttls.upgraded.half-open',
+    requirement:
+      "with allowHalfOpen an upgraded server socket keeps writing after the client's close_notify, and the client reads it all",
+    source: 'spec §2.5; spec §3.2 (allowHalfOpen); RFC 8446 §6.1',
+    tls: 'each',
+    requires: ['server', 'startTls', 'halfClose'],
+    async run(ctx: CaseContext) {
+      const { server, next } = await ctx.listen({ secureTransport: 'starttls', allowHalfOpen: true });
+      const peer = await ctx.peer({
+        role: 'client',
+        startTls: true,
+        connect: { port: server.address.port },
+        steps: [
+          { op: 'sendText', text: COMMAND },
+          { op: 'read', bytes: GO_AHEAD.length },
+          { op: 'startTls' },
+          { op: 'closeNotify' },
+          { op: 'readUntilEnd' },
+        ],
+      });
+      const plain = await settlesWithin(next(), HANG_GUARD_MS, 'a plaintext socket handed out');
+      equal(text(await readBytes(plain, COMMAND.length)), COMMAND, 'STARTTLS request');
+      await plain.write(GO_AHEAD);
+      const secure = await ctx.startTls(plain);
+      equal(
+        await settlesWithin(secure.read(), HANG_GUARD_MS, "read() to the client's close_notify"),
+        null,
+        'read()',
+      );
+      await secure.write('after your close_notify');
+      const report = await settlesWithin(secure.close(), HANG_GUARD_MS, 'close()');
+      equal(report.closeNotifyReceived, true, 'closeNotifyReceived');
+      equal(report.closeNotifySent, true, 'closeNotifySent');
+      const done = await peer.whenDone();
+      equal(
+        done.received.bytes,
+        GO_AHEAD.length + 'after your close_notify'.length,
+        'bytes the client read (the go-ahead, then over TLS)',
+      );
+      equal(
+        closingEvents(done.wire, 's2c').join(' '),
+        'data alert:close_notify fin',
+        `our side of the wire (${done.wireSummary})`,
+      );
+    },
+  },
+];
+
 export const starttlsDenoFoundCases: ConformanceCase[] = [
+  ...upgradedEndingCases,
   clientCase('close-notify'),
   clientCase('fin'),
   serverCase('close-notify'),

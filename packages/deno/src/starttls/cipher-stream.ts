@@ -25,6 +25,8 @@ export class CipherStream extends Duplex {
   #closeNotifySeen = false;
   /** Core paused delivery: TLS reading on does not resume the raw socket. */
   #held = false;
+  /** finishWith() handed the raw socket our last records and its FIN. */
+  #finishing = false;
 
   constructor(raw: Socket) {
     super({ allowHalfOpen: true, emitClose: true });
@@ -140,8 +142,39 @@ export class CipherStream extends Duplex {
     callback();
   }
 
+  /**
+   * Our last TLS records and the FIN, straight to the raw socket, for a TLS socket that is being
+   * destroyed before it hands them over itself (tls-transport.ts, shutdownWrite). Resolves once the
+   * raw socket took the FIN; rejects if it closed first.
+   */
+  finishWith(records: Uint8Array | null): Promise<void> {
+    const raw = this.raw;
+    return new Promise<void>((resolve, reject) => {
+      if (!raw.writable) {
+        reject(connectionClosed());
+        return;
+      }
+      this.#finishing = true;
+      const finished = (): void => {
+        raw.off('close', closedFirst);
+        resolve();
+      };
+      const closedFirst = (): void => {
+        raw.off('finish', finished);
+        reject(connectionClosed());
+      };
+      raw.once('finish', finished);
+      raw.once('close', closedFirst);
+      if (records) raw.write(records);
+      raw.end();
+    });
+  }
+
+  /** A raw socket still sending what finishWith() gave it is destroyed once that is out (or by release()). */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.raw.destroy();
+    const raw = this.raw;
+    if (this.#finishing && !raw.writableFinished && !raw.destroyed) raw.once('finish', () => raw.destroy());
+    else raw.destroy();
     callback(error);
   }
 

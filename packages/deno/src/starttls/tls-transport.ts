@@ -6,6 +6,9 @@
  * differs on Deno 2.9.6:
  * - A paused node:tls socket loses the TCP EOF: core's pause holds the raw socket instead
  *   (cipher-stream.ts), and TLS itself is never paused. `starttls.upgraded.truncation`.
+ * - Once it read the peer's close_notify, end() seals our close_notify but the socket is destroyed
+ *   before it goes out: shutdownWrite() sends that record itself. `starttls.upgraded.answers-close-notify`,
+ *   `server.starttls.upgraded.half-open`.
  * - Errors come from Deno's node layer: a Node `code` where it has one, else Deno's own error
  *   (rustls' text): errors.ts maps both. `starttls.untrusted`, `starttls.wrong-host`.
  */
@@ -21,6 +24,7 @@ import type {
 } from '@closenotify/core';
 import { fromNodeCompatError } from '../errors.ts';
 import type { CipherStream } from './cipher-stream.ts';
+import { drainSealedRecords, tlsStreamEnded } from './node-internals.ts';
 import { nodeTlsSessionOf } from './session.ts';
 
 export interface HandshakeTarget {
@@ -162,9 +166,21 @@ class TlsTransport implements Transport {
           );
           return;
         }
+        // Once Deno's node:tls has read the peer's close_notify, it destroys the socket on 'finish',
+        // before its engine pumps out the close_notify end() sealed: the peer got a bare FIN. The
+        // sealed record is taken from the engine first and sent with the FIN here.
+        // `starttls.upgraded.answers-close-notify`, `server.starttls.upgraded.half-open`.
+        let answering: boolean;
+        try {
+          answering = tlsStreamEnded(tls);
+        } catch (error) {
+          reject(error);
+          return;
+        }
         const finished = (): void => {
           tls.off('close', closedFirst);
-          resolve();
+          if (answering) this.#sendAnswer().then(resolve, reject);
+          else resolve();
         };
         const closedFirst = (): void => {
           tls.off('finish', finished);
@@ -172,7 +188,8 @@ class TlsTransport implements Transport {
             fromNodeCompatError(new Error('The socket closed before close_notify was sent'), 'shutdown'),
           );
         };
-        tls.once('finish', finished);
+        // Ahead of Deno's own 'finish' listener, which destroys the socket.
+        tls.prependOnceListener('finish', finished);
         tls.once('close', closedFirst);
         tls.end();
       });
@@ -183,6 +200,16 @@ class TlsTransport implements Transport {
     };
     shuttingDown.then(settled, settled);
     return shuttingDown;
+  }
+
+  /** Our close_notify, taken from the engine, and the FIN, sent on the raw socket. */
+  async #sendAnswer(): Promise<void> {
+    const records = drainSealedRecords(this.#tls);
+    try {
+      await this.#cipher.finishWith(records);
+    } catch (error) {
+      throw fromNodeCompatError(error, 'shutdown');
+    }
   }
 
   pause(): void {
