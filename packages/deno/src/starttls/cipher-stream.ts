@@ -51,7 +51,7 @@ export class CipherStream extends Duplex {
 
   /**
    * Called as soon as TLS wrapped this stream (synchronously after tls.connect, or after
-   * tls.Server's 'connection' emit): this 'data' listener then runs after JSStreamSocket's, so it
+   * tls.Server's 'connection' emit): this 'data' listener then runs after the TLS engine's own, so it
    * sees the TLS socket as each chunk left it. A server learns its TLS socket inside the chunk that
    * completes the handshake, which may also carry the close_notify: sampling starts before that.
    */
@@ -100,7 +100,7 @@ export class CipherStream extends Duplex {
     this.#send([chunk], callback);
   }
 
-  /** JSStreamSocket writes the buffers of one TLS write corked: they leave in one system call. */
+  /** TLS hands over the buffers of one write together: they leave in one system call. */
   override _writev(
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
@@ -114,7 +114,7 @@ export class CipherStream extends Duplex {
   /**
    * Completes at once unless the raw socket is still over its mark from an earlier write: a TLS
    * write then waits for the kernel only under backpressure, and the raw socket holds at most one TLS
-   * write beyond its mark. The raw socket owns the ciphertext buffers (JSStream's copies), which no
+   * write beyond its mark. The raw socket owns the ciphertext buffers (the engine's copies), which no
    * one reuses.
    */
   #send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
