@@ -11,7 +11,8 @@ export const capabilities: Capabilities = Object.freeze({
   // Deno has no RST API: abort() closes, and close() sends close_notify and a FIN.
   abortiveReset: false,
   sessionInfo: Object.freeze({
-    // TlsConn.handshake() gives the ALPN protocol and nothing else about the session.
+    // TlsConn.handshake() gives the ALPN protocol and nothing else about the session (a socket that
+    // startTls() upgraded, over node:tls, reports the version and cipher too).
     protocol: false,
     cipher: false,
     alpnProtocol: true,
@@ -37,8 +38,9 @@ export const capabilities: Capabilities = Object.freeze({
   clientCertificateSocketOptions: false,
   // Core's timer: Deno has no idle timeout of its own.
   idleTimeout: true,
-  // Core has no startTls() on the socket yet.
-  startTls: false,
+  // Both roles, over node:net and node:tls (starttls/): Deno.startTls is client-only and cannot take a
+  // TcpConn with a read pending.
+  startTls: true,
   server: true,
   // A client can present one (Deno.connectTls takes cert/key); listenTls cannot ask a client for one.
   clientCertificates: true,

@@ -9,15 +9,18 @@ import {
 import { capabilities } from './capabilities.ts';
 import { closeIfOpen, fromDenoError, hasDenoRuntime, runtimeUnsupported, unsupported } from './errors.ts';
 import { establishDenoTransport } from './socket.ts';
+import { connectPlaintext } from './starttls/client.ts';
 
 /**
- * Connects and resolves once the handshake is done and the peer verified. Deno always verifies;
+ * Connects and resolves once the handshake is done and the peer verified; with
+ * `secureTransport: 'starttls'`, once TCP is connected, with a plaintext socket (starttls/). Deno always verifies;
  * `caCerts` adds to Deno's root store (Mozilla's, the system's with DENO_TLS_CA_STORE, DENO_CERT's)
  * and never replaces it, so core lets `ca` through only with caAddsToDefaultTrust: true.
  */
 export function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
   if (!hasDenoRuntime()) return Promise.reject(runtimeUnsupported());
   return connectWith(options, capabilities, async (context, resolved) => {
+    if (resolved.secureTransport === 'starttls') return connectPlaintext(context, resolved);
     const { cert, key } = resolved;
     const conn =
       cert !== undefined && key !== undefined

@@ -71,6 +71,18 @@ export function fromDenoError(error: unknown, phase: ErrorPhase): SecureSocketEr
   return new SecureSocketError(codeOf(error, message, phase), message, { phase, cause: error });
 }
 
+/**
+ * An error of Deno's node:net or node:tls (the STARTTLS path): a Node `code` where Deno's node layer
+ * sets one (ECONNRESET, ERR_SSL_...), else the Deno error underneath (rustls' text).
+ */
+export function fromNodeCompatError(error: unknown, phase: ErrorPhase): SecureSocketError {
+  if (isSecureSocketError(error)) return error;
+  const code = errorCodeForNative((error as { code?: unknown } | null)?.code, phase);
+  if (code === undefined) return fromDenoError(error, phase);
+  const message = error instanceof Error ? error.message : String(error);
+  return new SecureSocketError(code, message, { phase, cause: error });
+}
+
 /** Deno.listenTls throws a plain Error for a key it cannot parse or that does not match the certificate. */
 export function fromListenError(error: unknown): SecureSocketError {
   if (nameOf(error) !== 'Error') return fromDenoError(error, 'server');

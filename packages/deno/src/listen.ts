@@ -12,6 +12,7 @@ import { capabilities } from './capabilities.ts';
 import { closeIfOpen, fromDenoError, fromListenError, hasDenoRuntime, runtimeUnsupported } from './errors.ts';
 import type { PeerIdentity } from './session.ts';
 import { establishDenoTransport } from './socket.ts';
+import { startPlaintextListener } from './starttls/server.ts';
 
 /** Deno.listenTls neither requests nor verifies client certificates, and does not expose the client's SNI. */
 const CLIENT_PEER: PeerIdentity = { servername: null, authorized: false };
@@ -26,7 +27,8 @@ const MAX_ACCEPT_RETRY_MS = 1000;
 
 /**
  * Listens for TLS connections. Each one is handed over (to `onSocket`, or through
- * `for await (const socket of server)`) once its handshake is done.
+ * `for await (const socket of server)`) once its handshake is done; with `secureTransport: 'starttls'`,
+ * at once, as a plaintext socket whose startTls() runs the handshake (starttls/server.ts).
  */
 export function listen(options: ListenOptions, onSocket?: SocketHandler): Promise<SecureServer> {
   if (!hasDenoRuntime()) return Promise.reject(runtimeUnsupported());
@@ -34,6 +36,7 @@ export function listen(options: ListenOptions, onSocket?: SocketHandler): Promis
 }
 
 async function startListener(accept: AcceptConnection, options: ResolvedListenOptions): Promise<Listener> {
+  if (options.secureTransport === 'starttls') return startPlaintextListener(accept, options);
   let listener: Deno.TlsListener;
   try {
     listener = Deno.listenTls({

@@ -81,6 +81,21 @@
  * - No handshake or idle timeout exists natively: core's timers. `connect.handshake-timeout`,
  *   `idle.fires`, `idle.reset-by-reads`, `idle.reset-by-writes`, `idle.reader-sees-timeout`,
  *   `idle.readable-errors`, `server.idle.reader-sees-timeout`.
+ * - STARTTLS cannot use this transport: Deno.startTls is client-only (no server role at all), and it
+ *   refuses a TcpConn while a read is pending on it ("Busy: TCP stream is currently in use"), which a
+ *   plaintext phase always has (a pending read cannot be cancelled without closing the conn), so a
+ *   client waiting for its own ClientHello would deadlock. Both roles run on node:net and node:tls
+ *   over a cipher stream instead (starttls/): verification by rustls underneath, exact truncation
+ *   verdicts, and the listener's tls.Server for the server handshake. `starttls.*`, `server.starttls.*`.
+ * - On that path a paused node:tls socket loses the TCP EOF (a reader that fell behind never saw the
+ *   end, either ending): core's backpressure holds the raw socket instead and TLS is never paused.
+ *   `starttls.upgraded.reader-behind.*`, `server.starttls.upgraded.reader-behind.*`.
+ * - On that path, once node:tls has read the peer's close_notify, end() seals ours but the socket is
+ *   destroyed on 'finish' before the record goes out (the peer saw a bare FIN while the report said
+ *   closeNotifySent): the transport takes the sealed record from the engine and sends it with the
+ *   FIN itself. `starttls.upgraded.answers-close-notify`, `server.starttls.upgraded.half-open`.
+ * - node:net sockets do not appear in Deno's resource table: the conformance runner's runtime leak
+ *   probe cannot see STARTTLS connections, core's own counters do.
  */
 import {
   type OpenContext,

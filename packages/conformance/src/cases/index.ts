@@ -10,6 +10,7 @@ import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
 import { starttlsCases } from './starttls.ts';
+import { starttlsDenoFoundCases } from './starttls-deno-found.ts';
 import { starttlsInteropCases } from './starttls-interop.ts';
 import { starttlsMoreCases } from './starttls-more.ts';
 import { truncationCases } from './truncation.ts';
@@ -28,6 +29,7 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...socketOptionsCases,
   ...starttlsCases,
   ...starttlsMoreCases,
+  ...starttlsDenoFoundCases,
   ...interopCases,
   ...starttlsInteropCases,
 ];
