@@ -27,6 +27,7 @@ export class CipherStream extends Duplex {
   #held = false;
   /** finishWith() handed the raw socket our last records and its FIN. */
   #finishing = false;
+  #sampling = false;
 
   constructor(raw: Socket) {
     super({ allowHalfOpen: true, emitClose: true });
@@ -56,13 +57,20 @@ export class CipherStream extends Duplex {
    * completes the handshake, which may also carry the close_notify: sampling starts before that.
    */
   sampleAfterTls(): void {
+    if (this.#sampling) return;
+    this.#sampling = true;
     this.on('data', this.#sample);
   }
 
-  /** The TLS socket over this stream; throws ERR_RUNTIME_UNSUPPORTED if it cannot be sampled. */
+  /**
+   * The TLS socket over this stream; throws ERR_RUNTIME_UNSUPPORTED if it cannot be sampled. Starts
+   * sampling if the caller did not already (a client knows its TLS socket before any chunk), so the
+   * verdict never rests on which 'end' comes first. `starttls.upgraded.slow-reader.close-notify`.
+   */
   observe(tls: TLSSocket): void {
     tlsStreamEnded(tls);
     this.#tls = tls;
+    this.sampleAfterTls();
     this.#sample();
   }
 
