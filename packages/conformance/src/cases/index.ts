@@ -9,6 +9,7 @@ import { peerCloseCases } from './peer-close.ts';
 import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
+import { socketsApiCases } from './sockets-api.ts';
 import { starttlsCases } from './starttls.ts';
 import { truncationCases } from './truncation.ts';
 
@@ -25,5 +26,6 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...serverCases,
   ...socketOptionsCases,
   ...starttlsCases,
+  ...socketsApiCases,
   ...interopCases,
 ];
