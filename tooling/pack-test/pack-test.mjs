@@ -2,7 +2,9 @@
 // The packages as a user gets them: `pnpm pack` for every publishable package, the tarballs installed
 // with npm into a fresh project outside the workspace, and the README examples run there unchanged on
 // Node, Bun and Deno (Deno through that project's node_modules), after a type check against the
-// shipped declarations with the `lib` the spec tells users to set.
+// shipped declarations with the `lib` the spec tells users to set. Then `deno publish --dry-run` for the
+// JSR packages (every package with a jsr.json), from a Deno workspace of just them: that is how
+// @closenotify/deno's bare `@closenotify/core` imports become `jsr:` ones.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,6 +152,32 @@ try {
       'the examples on Deno',
     ),
     'Deno',
+  );
+
+  const jsr = join(work, 'jsr');
+  const members = readdirSync(join(root, 'packages')).filter((folder) => {
+    try {
+      readFileSync(join(root, 'packages', folder, 'jsr.json'));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  for (const folder of members) {
+    const { publish } = JSON.parse(readFileSync(join(root, 'packages', folder, 'jsr.json'), 'utf8'));
+    for (const path of publish.include) {
+      cpSync(join(root, 'packages', folder, path), join(jsr, folder, path), { recursive: true });
+    }
+  }
+  writeFileSync(
+    join(jsr, 'deno.json'),
+    JSON.stringify({ workspace: members.map((folder) => `./${folder}`) }),
+  );
+  run(
+    bin('deno'),
+    ['publish', '--dry-run', '--allow-dirty'],
+    jsr,
+    `deno publish --dry-run (${members.join(', ')})`,
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
