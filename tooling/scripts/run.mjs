@@ -39,6 +39,7 @@ const plans = {
     { pnpm: testRun, repeatFailedTasks: true },
     { node: [join(root, 'tooling/scripts/check-root-manifest.mjs')] },
     { node: [join(root, 'tooling/scripts/check-changesets.mjs')] },
+    { node: [join(root, 'tooling/scripts/api-reference.mjs')] },
   ],
   demo: () => [
     { pnpm: install },

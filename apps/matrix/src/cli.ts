@@ -13,6 +13,7 @@ import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { isAsExpected, type Matrix, mergeReports, RUNTIME_NAMES, summaryLine } from './merge.ts';
 import { runOrchestrator } from './orchestrator.ts';
+import { publishPage } from './publish.ts';
 import { withSummary } from './readme.ts';
 import { readRuntimeInputs } from './reports.ts';
 import { renderTerminal } from './terminal.ts';
@@ -21,11 +22,12 @@ function isCi(): boolean {
   return process.env.CI === 'true' || process.env.CI === '1';
 }
 
-function publish(name: string, text: string): string {
+/** The page's path, and whether this run changed it (a run whose only news is its timings does not). */
+function publish(name: string, render: (matrix: Matrix) => string, matrix: Matrix): string {
   const path = join(repoRoot, 'docs', name);
   mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-  writeFileSync(path, text);
-  return relative(repoRoot, path);
+  const written = publishPage(path, render, matrix);
+  return `${relative(repoRoot, path)}${written ? '' : ' (unchanged but for timings: left as it was)'}`;
 }
 
 /** Rewrites the summary block of the root README; says so when its markers are gone. */
@@ -48,8 +50,8 @@ async function main(): Promise<number> {
   const matrix = mergeReports(catalogueEntries(), inputs, { notRunFails: isCi() });
   console.log(`\n${renderTerminal(matrix)}\n`);
   const published = [
-    publish('MATRIX.md', renderMarkdown(matrix)),
-    publish('matrix.html', renderHtml(matrix)),
+    publish('MATRIX.md', renderMarkdown, matrix),
+    publish('matrix.html', renderHtml, matrix),
     ...publishReadmeSummary(matrix),
   ];
   console.log(`Published ${published.join(', ')}`);

@@ -4,14 +4,15 @@
  * still loads there and fails where it can be handled: connect() and listen() reject with
  * ERR_RUNTIME_UNSUPPORTED.
  */
-import {
-  type Capabilities,
-  type ConnectOptions,
-  type ListenOptions,
-  type SecureServer,
-  SecureSocketError,
-  type ShutdownableSecureSocket,
+
+import type {
+  Capabilities,
+  ConnectOptions,
+  ListenOptions,
+  SecureServer,
+  ShutdownableSecureSocket,
 } from '@closenotify/core';
+import { runtimeUnsupported } from './runtime-unsupported.ts';
 
 export * from '@closenotify/core/public';
 
@@ -47,14 +48,6 @@ export const capabilities: Capabilities = Object.freeze({
   exclusiveCa: false,
   tls12ServerCloseNotify: false,
 });
-
-function runtimeUnsupported(): SecureSocketError {
-  return new SecureSocketError(
-    'ERR_RUNTIME_UNSUPPORTED',
-    'closenotify runs on Node, Bun and Deno only: this runtime matched none of the "node", "bun" or "deno" export conditions',
-    { phase: 'connect' },
-  );
-}
 
 export async function connect(_options: ConnectOptions): Promise<ShutdownableSecureSocket> {
   throw runtimeUnsupported();

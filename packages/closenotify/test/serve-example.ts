@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { capabilities, listen, type SecureSocketError, type ShutdownableSecureSocket } from 'closenotify';
 import { get } from './example.ts';
+import { ask } from './sockets-example.ts';
 import { helloOverTls } from './starttls-example.ts';
 
 /** Written by test/write-pki.mjs; the `test` scripts run it first. */
@@ -43,6 +44,11 @@ async function answer(socket: ShutdownableSecureSocket): Promise<void> {
   await socket.close();
 }
 
+/** The trust options for the test CA: on Deno, added to the default store (the CA is in no store). */
+function trustOf(pki: ExamplePki) {
+  return capabilities.exclusiveCa ? { ca: pki.ca } : { ca: pki.ca, caAddsToDefaultTrust: true };
+}
+
 export async function runExample(): Promise<void> {
   const pki = await readPki();
   let served: Promise<void> | undefined;
@@ -53,10 +59,8 @@ export async function runExample(): Promise<void> {
     served.catch(() => {});
   });
   try {
-    // The test CA is in no default store, so on Deno adding it to that store trusts it all the same.
-    const trust = capabilities.exclusiveCa ? { ca: pki.ca } : { ca: pki.ca, caAddsToDefaultTrust: true };
     const { response, report } = await get(
-      { hostname: 'localhost', port: server.address.port, ...trust },
+      { hostname: 'localhost', port: server.address.port, ...trustOf(pki) },
       '/x',
     );
     await served;
@@ -160,6 +164,32 @@ export async function runStarttlsExample(): Promise<void> {
         `the upgraded session did not end with close_notify both ways: ${JSON.stringify(report)}`,
       );
     }
+  } finally {
+    await server.close();
+  }
+}
+
+/** Answers every line with it in upper case, until the client's close_notify; then closes. */
+async function shout(socket: ShutdownableSecureSocket): Promise<void> {
+  let request = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of socket.readable) request += decoder.decode(chunk, { stream: true });
+  await socket.write(request.toUpperCase());
+  await socket.close();
+}
+
+/** Runs the WinterTC Sockets API example (sockets-example.ts) unchanged against a local TLS server. */
+export async function runSocketsExample(): Promise<void> {
+  const pki = await readPki();
+  let served: Promise<void> | undefined;
+  const server = await listen({ ...pki.server, allowHalfOpen: true }, (socket) => {
+    served = shout(socket);
+    served.catch(() => {});
+  });
+  try {
+    const reply = await ask('localhost', server.address.port, trustOf(pki));
+    await served;
+    if (reply !== 'HELLO\n') throw new Error(`reply: expected "HELLO\\n", got ${JSON.stringify(reply)}`);
   } finally {
     await server.close();
   }

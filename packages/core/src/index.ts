@@ -37,6 +37,8 @@ export {
 } from './session.ts';
 // Engine (for adapters)
 export { type EstablishStart, SecureSocket, type SocketMode, toSecureSocketError } from './socket.ts';
+// The WinterTC Sockets API: socketsApi() and its types come with public.ts
+export { parseSocketAddress } from './sockets-api.ts';
 // STARTTLS: the injection rule every adapter shares
 export { beginsHandshakeRecord, upgradeRefusal } from './starttls.ts';
 // State machine
@@ -68,5 +70,3 @@ export type {
 } from './transport.ts';
 // Trust anchors: `ca`, or `ca` on top of the runtime's defaults (for adapters)
 export { trustAnchors } from './trust.ts';
-// The rest of the contract's types
-export type { CipherInfo, SessionInfoCapabilities, SocketOptions, TruncationPolicy } from './types.ts';

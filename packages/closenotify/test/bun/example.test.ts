@@ -2,7 +2,7 @@
 import { expect, test } from 'bun:test';
 import * as bunAdapter from '@closenotify/bun';
 import * as picked from 'closenotify';
-import { runExample } from '../serve-example.ts';
+import { runExample, runSocketsExample } from '../serve-example.ts';
 
 test('closenotify is @closenotify/bun under Bun', () => {
   expect(picked.connect).toBe(bunAdapter.connect);
@@ -11,4 +11,8 @@ test('closenotify is @closenotify/bun under Bun', () => {
 
 test('the portable example runs against a local TLS server', async () => {
   await runExample();
+});
+
+test('the WinterTC Sockets API example runs against a local TLS server', async () => {
+  await runSocketsExample();
 });

@@ -9,10 +9,13 @@ import { describe, expect, it } from 'vitest';
 
 const packageJson = new URL('../../package.json', import.meta.url);
 const { exports } = JSON.parse(readFileSync(packageJson, 'utf8')) as {
-  exports: { '.': { default: string } };
+  exports: { '.': { default: string }; './sockets': { default: string } };
 };
 const unsupported: typeof import('../../src/unsupported.ts') = await import(
   new URL(exports['.'].default, packageJson).href
+);
+const unsupportedSockets: typeof import('../../src/sockets-unsupported.ts') = await import(
+  new URL(exports['./sockets'].default, packageJson).href
 );
 
 describe('closenotify', () => {
@@ -34,5 +37,26 @@ describe('closenotify', () => {
     expect(unsupported.isSecureSocketError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'ERR_RUNTIME_UNSUPPORTED' });
     expect((error as Error).message).toMatch(/Node, Bun and Deno/);
+  });
+});
+
+describe('closenotify/sockets', () => {
+  it('is the WinterTC connect() over @closenotify/node under Node', async () => {
+    const sockets = await import('closenotify/sockets');
+    expect(sockets.Socket).toBe(nodeAdapter.Socket);
+    const error = (() => {
+      try {
+        sockets.connect('localhost:0', { secureTransport: 'on' });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toMatchObject({ code: 'ERR_INVALID_OPTION' });
+  });
+
+  it('exports the same names where no runtime condition matches, and connect() throws ERR_RUNTIME_UNSUPPORTED', async () => {
+    const sockets = await import('closenotify/sockets');
+    expect(Object.keys(unsupportedSockets).sort()).toEqual(Object.keys(sockets).sort());
+    expect(() => unsupportedSockets.connect('localhost:443')).toThrow(/Node, Bun and Deno/);
   });
 });

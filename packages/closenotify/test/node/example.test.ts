@@ -4,13 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { runExample } from '../serve-example.ts';
+import { runExample, runSocketsExample } from '../serve-example.ts';
 
 const readText = (relative: string) => readFile(new URL(relative, import.meta.url), 'utf8');
 
-/** The first TypeScript code block of a Markdown file. */
-function firstTypeScriptBlock(markdown: string): string | undefined {
-  return /```ts\n([\s\S]*?)```/.exec(markdown)?.[1];
+/** The TypeScript code blocks of a Markdown file, in order. */
+function typeScriptBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
 }
 
 describe('the portable example', () => {
@@ -21,7 +21,19 @@ describe('the portable example', () => {
   it.each(['../../../../README.md', '../../README.md'])(
     'is the first example in %s, unchanged',
     async (readme) => {
-      expect(firstTypeScriptBlock(await readText(readme))).toBe(await readText('../example.ts'));
+      expect(typeScriptBlocks(await readText(readme))[0]).toBe(await readText('../example.ts'));
     },
   );
+});
+
+describe('the WinterTC Sockets API example', () => {
+  it('runs against a local TLS server', async () => {
+    await runSocketsExample();
+  });
+
+  it("is in the package's README, unchanged", async () => {
+    expect(typeScriptBlocks(await readText('../../README.md'))).toContain(
+      await readText('../sockets-example.ts'),
+    );
+  });
 });

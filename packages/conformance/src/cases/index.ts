@@ -9,6 +9,7 @@ import { peerCloseCases } from './peer-close.ts';
 import { serverCases } from './server.ts';
 import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
+import { socketsApiCases } from './sockets-api.ts';
 import { starttlsCases } from './starttls.ts';
 import { starttlsDenoFoundCases } from './starttls-deno-found.ts';
 import { starttlsInteropCases } from './starttls-interop.ts';
@@ -30,6 +31,7 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...starttlsCases,
   ...starttlsMoreCases,
   ...starttlsDenoFoundCases,
+  ...socketsApiCases,
   ...interopCases,
   ...starttlsInteropCases,
 ];
