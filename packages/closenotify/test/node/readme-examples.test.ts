@@ -17,6 +17,7 @@ function blockAfter(markdown: string, heading: string): string | undefined {
 
 const SECTIONS: Array<[heading: string, file: string]> = [
   ['### STARTTLS', '../starttls-example.ts'],
+  ['### The WinterTC Sockets API: `closenotify/sockets`', '../sockets-example.ts'],
   ['### Libraries that take a Node stream', '../bridge-example.ts'],
 ];
 
