@@ -18,7 +18,11 @@ export default libraryConfig({
     cli: 'src/cli.ts',
   },
   dts: {
-    entry: { node: 'src/node.ts', 'sockets-node': 'src/sockets-node.ts', 'node-stream': 'src/node-stream.ts' },
+    entry: {
+      node: 'src/node.ts',
+      'sockets-node': 'src/sockets-node.ts',
+      'node-stream': 'src/node-stream.ts',
+    },
   },
   // Deno resolves Node's built-ins by their node: names only (node:stream, and the bin's imports).
   removeNodeProtocol: false,

@@ -11,9 +11,9 @@ import { shutdownCases } from './shutdown.ts';
 import { socketOptionsCases } from './socket-options.ts';
 import { socketsApiCases } from './sockets-api.ts';
 import { starttlsCases } from './starttls.ts';
-import { starttlsDenoFoundCases } from './starttls-deno-found.ts';
 import { starttlsInteropCases } from './starttls-interop.ts';
-import { starttlsMoreCases } from './starttls-more.ts';
+import { starttlsPlaintextCases } from './starttls-plaintext.ts';
+import { starttlsUpgradedCases } from './starttls-upgraded.ts';
 import { truncationCases } from './truncation.ts';
 
 /** The whole catalogue, in the order it runs and is reported. */
@@ -29,8 +29,8 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   ...serverCases,
   ...socketOptionsCases,
   ...starttlsCases,
-  ...starttlsMoreCases,
-  ...starttlsDenoFoundCases,
+  ...starttlsPlaintextCases,
+  ...starttlsUpgradedCases,
   ...socketsApiCases,
   ...interopCases,
   ...starttlsInteropCases,

@@ -12,7 +12,8 @@ import type { CaseContext, ConformanceCase } from '../case.ts';
 import { pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
 
 /**
- * STARTTLS cases found while bringing the upgrade to Deno, where it runs over node:net and node:tls:
+ * STARTTLS cases about the upgraded socket, most found while bringing the upgrade to Deno (where it
+ * runs over node:net and node:tls):
  * - an upgraded socket whose reader falls behind must still see every byte and the peer's exact
  *   ending (Deno's node:tls loses the TCP EOF while its TLS socket is paused, so pausing TLS for
  *   backpressure turned both endings into a read that never settled);
@@ -332,7 +333,7 @@ const upgradedEndingCases: ConformanceCase[] = [
   },
 ];
 
-export const starttlsDenoFoundCases: ConformanceCase[] = [
+export const starttlsUpgradedCases: ConformanceCase[] = [
   ...upgradedEndingCases,
   clientCase('close-notify'),
   clientCase('fin'),

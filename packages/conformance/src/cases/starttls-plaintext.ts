@@ -4,7 +4,7 @@ import type { ConformanceCase } from '../case.ts';
 import { pseudoRandomBytes, type Step, sha256Hex } from '../peer-client.ts';
 
 /**
- * More STARTTLS cases, over the exchange of cases/starttls.ts (`STARTTLS\r\n` asked, `220 go ahead\r\n`
+ * STARTTLS cases about the plaintext phase, over the exchange of cases/starttls.ts (`STARTTLS\r\n` asked, `220 go ahead\r\n`
  * answered): the plaintext phase as a data path of its own (bulk bytes both ways, with the writer's
  * backpressure, before the upgrade) and the detached object in the server role.
  */
@@ -45,7 +45,7 @@ const PEER_BULK: Step[] = [
   { op: 'read', bytes: BULK },
 ];
 
-export const starttlsMoreCases: ConformanceCase[] = [
+export const starttlsPlaintextCases: ConformanceCase[] = [
   {
     id: 'starttls.plaintext-data',
     requirement:
