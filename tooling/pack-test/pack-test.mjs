@@ -19,7 +19,7 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const examples = join(root, 'packages', 'closenotify', 'test');
 /** What the examples import besides their own files; tsc and Deno need no more. */
-const EXAMPLE_FILES = ['example.ts', 'sockets-example.ts', 'serve-example.ts'];
+const EXAMPLE_FILES = ['example.ts', 'sockets-example.ts', 'starttls-example.ts', 'serve-example.ts'];
 
 function run(command, args, cwd, what) {
   const started = performance.now();
@@ -111,7 +111,7 @@ try {
   writeFileSync(join(project, '.tmp', 'pki.json'), JSON.stringify(await testPki()));
   writeFileSync(
     join(project, 'main.ts'),
-    "import { runExample, runSocketsExample } from './test/serve-example.ts';\n\nawait runExample();\nawait runSocketsExample();\nconsole.log('examples ok');\n",
+    "import { runExample, runSocketsExample, runStarttlsExample } from './test/serve-example.ts';\n\nawait runExample();\nawait runSocketsExample();\nawait runStarttlsExample();\nconsole.log('examples ok');\n",
   );
   writeFileSync(
     join(project, 'tsconfig.json'),
@@ -127,7 +127,7 @@ try {
         types: [],
       },
       // serve-example.ts needs Node's types, which a user's project would bring; the examples need none.
-      files: ['test/example.ts', 'test/sockets-example.ts'],
+      files: ['test/example.ts', 'test/sockets-example.ts', 'test/starttls-example.ts'],
     }),
   );
   run(

@@ -68,6 +68,12 @@ const plans = {
       ],
     },
   ],
+  // `npm run probe -- example.org --starttls smtp`: the `closenotify probe` bin, built from this clone.
+  probe: (...args) => [
+    { pnpm: install },
+    { pnpm: build },
+    { node: [join(root, 'packages/closenotify/dist/cli.js'), 'probe', ...args] },
+  ],
   conformance: (runtime = 'all') => [
     { pnpm: install },
     { pnpm: build },

@@ -99,7 +99,10 @@ class ServerHandshakes {
         tls.destroy();
         return;
       }
-      const servername = typeof tls.servername === 'string' && tls.servername ? tls.servername : null;
+      // tlsSocket.servername is Node's documented SNI; Deno's bundled Node types (which `deno publish`
+      // checks against) do not declare it.
+      const sni = (tls as unknown as { servername?: unknown }).servername;
+      const servername = typeof sni === 'string' && sni ? sni : null;
       pending.settle(establishTlsTransport({ tls, cipher, secureEvent: null, servername }, pending.context));
     });
     this.#engine.on('tlsClientError', (error: Error, tls: TLSSocket) => {
