@@ -16,13 +16,14 @@ import { type Options, parseOptions } from './options.ts';
 import type { RunOutcome, Side } from './outcomes.ts';
 import { docsPath } from './paths.ts';
 import { experiments } from './plan.ts';
+import { pinProcesses } from './processes.ts';
 import { progressLine } from './progress.ts';
 import { measureReferences } from './references.ts';
 import { type BenchReport, writeFileCreatingDir } from './report.ts';
 import { runSide } from './runner.ts';
 
 async function runRounds(options: Options, pki: Pki): Promise<PairedRun[]> {
-  const plan = experiments(options.mode);
+  const plan = experiments(options.mode, options);
   const rounds = Math.max(...plan.map((experiment) => experiment.rounds));
   const runs: PairedRun[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
   let options: Options;
   try {
     options = parseOptions(process.argv.slice(2));
+    experiments(options.mode, options);
   } catch (error) {
     console.error((error as Error).message);
     return 2;
@@ -72,8 +74,10 @@ async function main(): Promise<number> {
   console.log(
     `bench (${options.mode}): ${options.runtimes.join(', ')} on ${machine.cpu}, ${machine.cores} cores`,
   );
+  const pinned = options.pin && pinProcesses();
+  console.log(pinned ? 'server pinned to core 0, client to core 1' : 'processes not pinned');
   const runs = await runRounds(options, pki);
-  const references = options.mode === 'full' ? await measureReferences(pki) : [];
+  const references = options.mode === 'full' && options.only.length === 0 ? await measureReferences(pki) : [];
   const report: BenchReport = {
     machine,
     results: aggregate(runs),
@@ -81,6 +85,8 @@ async function main(): Promise<number> {
     runtimes: options.runtimes,
     startedAt: startedAt.toISOString(),
     wallTimeSeconds: (performance.now() - clock) / 1000,
+    pairs: Math.max(...experiments(options.mode, options).map((experiment) => experiment.rounds)),
+    pinned,
     references,
     runs,
   };

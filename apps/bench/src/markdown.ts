@@ -29,12 +29,10 @@ function ratioCell(row: ResultRow): string {
 
 function targetCell(row: ResultRow): string {
   if (!row.target) return '–';
-  const margin =
-    row.target.description.startsWith('≤') && row.pooled
-      ? ` (Δ ${format(row.pooled.adapter - row.pooled.raw, row.unit)})`
-      : row.target.description.startsWith('≤')
-        ? ` (Δ ${format(row.adapter.median - row.raw.median, row.unit)})`
-        : '';
+  const differences = row.differences;
+  const margin = differences
+    ? ` (Δ per pair ${format(differences.median, row.unit)} [${format(differences.min, row.unit)} … ${format(differences.max, row.unit)}])`
+    : '';
   return `${row.target.met ? '✓' : '✗'} ${row.target.description}${margin}`;
 }
 
@@ -103,7 +101,10 @@ function summaryTable(report: BenchReport): string[] {
     const cells = runtimes.map((runtime) => {
       const row = report.results.find((result) => result.runtime === runtime && result.metric === metric);
       if (!row?.target) return '–';
-      return `${row.target.met ? '✓' : '✗'} ${row.ratio.toFixed(2)}`;
+      const spread = row.differences
+        ? `Δ ${format(row.differences.min, row.unit)} … ${format(row.differences.max, row.unit)}`
+        : `${row.min.toFixed(2)}–${row.max.toFixed(2)}`;
+      return `${row.target.met ? '✓' : '✗'} ${spread}`;
     });
     if (cells.every((cell) => cell === '–')) continue;
     lines.push(
@@ -128,7 +129,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '### Targets (spec §8)',
     '',
-    'Each cell: met or not, and the oriented ratio of the medians (adapter/raw for rates, raw/adapter for latency and memory).',
+    `Each cell: met or not, and the spread (min–max) over the interleaved pairs (up to ${report.pairs} per experiment, see each table's range) of the per-pair ratio (adapter/raw for rates) or difference (adapter − raw for latency and memory). A target is met only when the whole spread is on the right side of the line.${report.pinned ? ' Server and client were pinned to separate cores (taskset).' : ''}`,
     '',
     ...summaryTable(report),
   ];

@@ -2,8 +2,9 @@
  * Every process the bench starts goes through here: each is tracked by pid and ended by pid (never
  * by name) when it outlives its time limit, when the bench ends, or when the bench is interrupted.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { benchDir } from './paths.ts';
 
 const live = new Map<number, ChildProcess>();
@@ -29,14 +30,35 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
 
+/** The bench's own processes: the TLS server and the measured client. */
+export type ProcessRole = 'server' | 'client';
+
+/** The core each role runs on, once pinProcesses() pinned them; undefined: the scheduler decides. */
+let cores: Record<ProcessRole, number> | undefined;
+
+/**
+ * Pins the server to core 0 and the client to core 1 (taskset), so that the two never take turns on
+ * one core and a run's figures do not hang on where the scheduler put them. Only with two cores or
+ * more and taskset present; says whether it pinned.
+ */
+export function pinProcesses(): boolean {
+  const usable = availableParallelism() >= 2 && spawnSync('taskset', ['-c', '1', 'true']).status === 0;
+  cores = usable ? { server: 0, client: 1 } : undefined;
+  return usable;
+}
+
 /** Started in apps/bench unless told otherwise: its package.json and node_modules resolve the clients' imports. */
 export function spawnTracked(
   command: string,
   args: string[],
   stdin: 'pipe' | 'ignore',
   cwd = benchDir,
+  role?: ProcessRole,
 ): ChildProcess {
-  const child = spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv, cwd });
+  // taskset execs the command in place: the pid tracked is the program's own.
+  const [program, programArgs] =
+    role && cores ? ['taskset', ['-c', String(cores[role]), command, ...args]] : [command, args];
+  const child = spawn(program, programArgs, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv, cwd });
   const { pid } = child;
   if (pid === undefined) throw new Error(`could not start ${command}`);
   live.set(pid, child);
@@ -64,9 +86,14 @@ export interface Completed {
 }
 
 /** Runs a program to its end, or ends it by pid after `timeoutMs`. */
-export function runToCompletion(command: string, args: string[], timeoutMs: number): Promise<Completed> {
+export function runToCompletion(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  role?: ProcessRole,
+): Promise<Completed> {
   const startedAt = performance.now();
-  const child = spawnTracked(command, args, 'ignore');
+  const child = spawnTracked(command, args, 'ignore', benchDir, role);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (text: string) => {

@@ -13,6 +13,10 @@ export interface BenchReport {
   runtimes: RuntimeName[];
   startedAt: string;
   wallTimeSeconds: number;
+  /** Interleaved raw/adapter pairs per experiment (rounds). */
+  pairs: number;
+  /** Server and client ran pinned to separate cores. */
+  pinned: boolean;
   /** OpenSSL's tools on the same machine (full runs only). */
   references: Reference[];
   /** Every run of every round, both sides, as the clients reported them. */

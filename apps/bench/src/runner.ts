@@ -50,7 +50,7 @@ export async function runSide(
     });
     const { command, args } = clientCommand(runtime, request);
     const serverCpuBefore = server.cpuSeconds();
-    const done = await runToCompletion(command, args, experiment.timeoutMs);
+    const done = await runToCompletion(command, args, experiment.timeoutMs, 'client');
     const serverCpuAfter = server.cpuSeconds();
     if (!done.ok) {
       return { values: {}, errors: 1, failure: `${done.exit}: ${done.stderr.trim().slice(-1500)}` };

@@ -21,6 +21,8 @@ export async function startServer(mode: ServerMode, bytes: number, pkiDir: strin
     process.execPath,
     [serverProgram, JSON.stringify({ mode, bytes, pkiDir })],
     'pipe',
+    undefined,
+    'server',
   );
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {

@@ -41,6 +41,8 @@ export const ERROR_CODES = [
   // startTls() refused the upgrade: plaintext that is not the peer's TLS handshake was waiting unread
   // (STARTTLS command injection); the connection is closed.
   'ERR_STARTTLS_REFUSED',
+  // read(into) was given something it cannot fill: not a Uint8Array, empty, or transferred away.
+  'ERR_INVALID_ARGUMENT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,6 +2,11 @@
  * The read side of one socket: received chunks waiting for the application, readers waiting for
  * chunks, backpressure toward the peer, and the counts of what was delivered and what was discarded.
  * The socket decides when reading ends and why; this part only keeps the queue consistent.
+ *
+ * A chunk the adapter reported is handed out as it came (never copied) to a plain read(); a read
+ * into a caller's buffer copies out of the queue, and a partly copied chunk stays queued as the rest
+ * of itself. A caller's buffer is written only while its read is pending: once that read settled,
+ * core holds no reference to it.
  */
 import { Deferred, rejected } from './deferred.ts';
 import type { SecureSocketError } from './errors.ts';
@@ -16,6 +21,16 @@ export interface Pacer {
   resume(): void;
 }
 
+/** A read waiting for data; `into` is the caller's buffer for read(into). */
+class PendingRead extends Deferred<Uint8Array | null> {
+  readonly into: Uint8Array | undefined;
+
+  constructor(into: Uint8Array | undefined) {
+    super();
+    this.into = into;
+  }
+}
+
 export class ReadSide {
   /** Plaintext handed to the application (or queued for it). */
   bytesRead = 0;
@@ -26,8 +41,10 @@ export class ReadSide {
   /** What pending and later reads reject with, once the queue is empty. */
   error: SecureSocketError | undefined;
   #inbound: Uint8Array[] = [];
+  /** finish() discarded the queue: bytes given back from now on are discarded too. */
+  #discarding = false;
   #inboundBytes = 0;
-  #readers: Deferred<Uint8Array | null>[] = [];
+  #readers: PendingRead[] = [];
   #paused = false;
   readonly #pacer: Pacer;
 
@@ -40,19 +57,61 @@ export class ReadSide {
     return this.#paused;
   }
 
-  read(): Promise<Uint8Array | null> {
-    const chunk = this.#inbound.shift();
-    if (chunk !== undefined) {
-      this.#inboundBytes -= chunk.byteLength;
-      if (this.#paused && this.#inboundBytes < RESUME_BELOW_BYTES) this.resume();
-      return Promise.resolve(chunk);
-    }
+  /** `into`: a non-empty buffer the caller checked; the result is then a view of its first bytes. */
+  read(into?: Uint8Array): Promise<Uint8Array | null> {
+    const queued = this.takeQueued(into);
+    if (queued !== undefined) return Promise.resolve(queued);
     if (this.error) return rejected(this.error);
     if (this.done) return Promise.resolve(null);
-    const reader = new Deferred<Uint8Array | null>();
+    const reader = new PendingRead(into);
     this.#readers.push(reader);
     if (this.#paused) this.resume();
     return reader.promise;
+  }
+
+  /**
+   * What a read would resolve with at once, without a promise: the next queued chunk, or a view of
+   * `into` filled from the queue. Undefined when nothing is queued (read() would wait, or end).
+   */
+  takeQueued(into?: Uint8Array): Uint8Array | undefined {
+    if (this.#inboundBytes === 0) return undefined;
+    let taken: Uint8Array;
+    if (into === undefined) {
+      taken = this.#inbound.shift()!;
+      this.#inboundBytes -= taken.byteLength;
+    } else {
+      taken = this.#fillFromQueue(into);
+    }
+    if (this.#paused && this.#inboundBytes < RESUME_BELOW_BYTES) this.resume();
+    return taken;
+  }
+
+  /**
+   * The next queued chunk as it came, or, when it is larger than `most`, a copy of its first `most`
+   * bytes in a buffer of their own (the rest stays queued). Undefined when nothing is queued.
+   */
+  takeChunk(most?: number): Uint8Array | undefined {
+    const head = this.#inbound[0];
+    if (head === undefined) return undefined;
+    return most === undefined || head.byteLength <= most
+      ? this.takeQueued()
+      : this.takeQueued(new Uint8Array(most));
+  }
+
+  /** Copies queued bytes into `into`, as many as fit, across chunks; a chunk copied in part stays queued. */
+  #fillFromQueue(into: Uint8Array): Uint8Array {
+    const inbound = this.#inbound;
+    let filled = 0;
+    while (filled < into.byteLength && inbound.length > 0) {
+      const head = inbound[0]!;
+      const count = Math.min(head.byteLength, into.byteLength - filled);
+      into.set(count === head.byteLength ? head : head.subarray(0, count), filled);
+      filled += count;
+      if (count === head.byteLength) inbound.shift();
+      else inbound[0] = head.subarray(count);
+    }
+    this.#inboundBytes -= filled;
+    return into.subarray(0, filled);
   }
 
   /** A chunk from the peer. `canPause`: a transport is there to pause when the queue grows too long. */
@@ -63,19 +122,42 @@ export class ReadSide {
       return;
     }
     this.bytesRead += chunk.byteLength;
-    const reader = this.#readers.shift();
-    if (reader) {
-      reader.resolve(chunk);
+    let rest = chunk;
+    for (let reader = this.#readers.shift(); reader; reader = this.#readers.shift()) {
+      const into = reader.into;
+      if (into === undefined) {
+        reader.resolve(rest);
+        return;
+      }
+      const count = Math.min(rest.byteLength, into.byteLength);
+      into.set(count === rest.byteLength ? rest : rest.subarray(0, count));
+      reader.resolve(into.subarray(0, count));
+      if (count === rest.byteLength) return;
+      rest = rest.subarray(count);
+    }
+    this.#inbound.push(rest);
+    this.#inboundBytes += rest.byteLength;
+    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && canPause) this.pause();
+  }
+
+  /**
+   * Puts bytes a read took, and could not hand on, back at the head of the queue: they are still
+   * counted as read, and read next. After a discarding finish() they are discarded like the queue.
+   */
+  giveBack(rest: Uint8Array): void {
+    if (this.#discarding) {
+      this.bytesRead -= rest.byteLength;
+      this.bytesDiscarded += rest.byteLength;
       return;
     }
-    this.#inbound.push(chunk);
-    this.#inboundBytes += chunk.byteLength;
-    if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && canPause) this.pause();
+    this.#inbound.unshift(rest);
+    this.#inboundBytes += rest.byteLength;
   }
 
   /** Ends delivery: queued data stays readable unless `discard`, then read() gives null (or `error`). */
   finish(discard: boolean): void {
     this.done = true;
+    if (discard) this.#discarding = true;
     if (discard && this.#inboundBytes > 0) {
       // Received but never handed over: it moves from the read count to the discarded count.
       this.bytesRead -= this.#inboundBytes;

@@ -74,6 +74,38 @@ function letGo(transport: Transport | undefined, how: 'release' | 'reset'): Secu
   }
 }
 
+/** Why `into` cannot be read into (read(into)), or undefined when it can. */
+function readBufferRefusal(into: unknown): SecureSocketError | undefined {
+  if (!(into instanceof Uint8Array)) {
+    return new SecureSocketError('ERR_INVALID_ARGUMENT', 'read(into) takes a Uint8Array', { phase: 'read' });
+  }
+  if (into.byteLength === 0) {
+    // A view of a transferred (detached) buffer has no bytes left either.
+    return new SecureSocketError(
+      'ERR_INVALID_ARGUMENT',
+      'read(into) needs room for at least one byte: the buffer is empty or was transferred',
+      { phase: 'read' },
+    );
+  }
+  return undefined;
+}
+
+/**
+ * A byte stream's enqueue() transfers the chunk's whole ArrayBuffer. A chunk that is all of its
+ * buffer is core's alone and goes as it is; a view of a larger buffer (the rest of a chunk a
+ * read(into) took in part, or a runtime's shared pool) is copied, so nothing else loses its memory.
+ */
+function transferable(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+  const { buffer } = chunk;
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength;
+  return whole && buffer instanceof ArrayBuffer ? (chunk as Uint8Array<ArrayBuffer>) : copyOf(chunk);
+}
+
+/** A copy in a buffer of its own. Not slice(): a Node or Bun Buffer's slice() is a view, not a copy. */
+function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
+
 /** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
 let reportTo: {
   [Event in keyof TransportSink]: (socket: SecureSocket, ...args: Parameters<TransportSink[Event]>) => void;
@@ -257,13 +289,12 @@ export class SecureSocket implements ShutdownableSecureSocket {
   }
 
   get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= new ReadableStream<Uint8Array>(
+    // A byte stream, so that getReader({ mode: 'byob' }) reads into the caller's buffer. No
+    // autoAllocateChunkSize: a default reader gets the chunks as they came, without a copy.
+    this.#readable ??= new ReadableStream(
       {
-        pull: async (controller) => {
-          const chunk = await this.read();
-          if (chunk === null) controller.close();
-          else controller.enqueue(chunk);
-        },
+        type: 'bytes',
+        pull: (controller) => this.#pull(controller),
         cancel: () => this.shutdown('read'),
       },
       { highWaterMark: 0 },
@@ -282,10 +313,51 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   // ---- reading -------------------------------------------------------------------------------
 
-  read(): Promise<Uint8Array | null> {
+  read(into?: Uint8Array): Promise<Uint8Array | null> {
+    if (into !== undefined) {
+      const refusal = readBufferRefusal(into);
+      if (refusal) return rejected(refusal);
+    }
     // Before the queue: what a detached socket still holds is judged by startTls(), never read.
     if (this.#detached) return rejected(this.#detached);
-    return this.#reading.read();
+    return this.#reading.read(into);
+  }
+
+  /**
+   * One pull of `readable`. Every byte goes through enqueue(), never by answering a BYOB request in
+   * place: a request can outlive its reader (released while its read waited), and the bytes that
+   * answer it are then queued where a waiting default reader never gets them (Node 20, Bun 1.4.5 and
+   * Deno 2.9.6 alike), while enqueue() reaches whichever reader waits. For a BYOB read the stream
+   * copies into the reader's buffer; it is offered no more than fits (the rest stays in core's queue,
+   * so read() after a reader is released misses nothing). Bytes already queued go at once, without a
+   * promise.
+   */
+  #pull(controller: ReadableByteStreamController): Promise<void> | undefined {
+    const room = controller.byobRequest?.view?.byteLength;
+    const queued = this.#detached ? undefined : this.#reading.takeChunk(room);
+    if (queued === undefined) return this.read().then((chunk) => this.#deliverLate(controller, chunk, room));
+    controller.enqueue(transferable(queued));
+    return undefined;
+  }
+
+  /** `room`: the size of the BYOB request that started the pull, if any. */
+  #deliverLate(
+    controller: ReadableByteStreamController,
+    chunk: Uint8Array | null,
+    room: number | undefined,
+  ): void {
+    if (chunk === null) {
+      controller.close();
+      // A BYOB read waiting at the end completes (done) only once its request is answered, empty.
+      controller.byobRequest?.respond(0);
+      return;
+    }
+    if (room !== undefined && room < chunk.byteLength) {
+      this.#reading.giveBack(chunk.subarray(room));
+      controller.enqueue(copyOf(chunk.subarray(0, room)));
+      return;
+    }
+    controller.enqueue(transferable(chunk));
   }
 
   #receive(chunk: Uint8Array): void {

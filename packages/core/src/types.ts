@@ -251,7 +251,10 @@ export interface Capabilities {
 
 export interface ShutdownableSecureSocket extends AsyncDisposable {
   readonly state: SocketState;
-  /** Ends (done) on the peer's close_notify. */
+  /**
+   * Ends (done) on the peer's close_notify. A byte stream: `getReader({ mode: 'byob' })` reads into
+   * the caller's buffer; a default reader gets each chunk as the runtime delivered it.
+   */
   readonly readable: ReadableStream<Uint8Array>;
   /** writable.close() is shutdown('write'). */
   readonly writable: WritableStream<Uint8Array>;
@@ -262,8 +265,13 @@ export interface ShutdownableSecureSocket extends AsyncDisposable {
   readonly capabilities: Capabilities;
   /** Resolves when the runtime accepted the bytes (backpressure). */
   write(data: Uint8Array | string): Promise<void>;
-  /** null: clean end of stream. */
-  read(): Promise<Uint8Array | null>;
+  /**
+   * The next bytes received; null: clean end of stream. Without `into`, a chunk the caller owns. With
+   * `into` (a non-empty Uint8Array), a view of `into` filled with 1..into.byteLength bytes; the bytes
+   * that did not fit wait for the next read, and `into` is never written once its read settled. A
+   * bad `into` rejects `ERR_INVALID_ARGUMENT`. An error or truncation rejects as without `into`.
+   */
+  read(into?: Uint8Array): Promise<Uint8Array | null>;
   shutdown(how: ShutdownHow): Promise<void>;
   /**
    * shutdown('both'), then waits up to `timeoutMs` (default `closeTimeoutMs`) for the peer's

@@ -45,9 +45,10 @@
  *   `shutdown-write.close-notify-then-fin`, `shutdown-write.peer-reads-all`, `close.waits-for-peer`,
  *   `close.peer-streams-after`, `close.timeout`, `shutdown-both.no-waiting`.
  * - `conn.readable.cancel()` closes the whole connection (close_notify and FIN), so `readable` is
- *   never touched: the loop reads with `conn.read()` into one reused buffer (1.8x the stream's
- *   throughput) and hands core a copy; after shutdown('read') it keeps draining while core discards
- *   and counts. `shutdown-read.discards-and-counts`, `shutdown-read.peer-never-blocked`.
+ *   never touched: the loop reads with `conn.read()` into a buffer of its own (1.8x the stream's
+ *   throughput), hands core a full one as it is (a new one takes its place) and a copy of a
+ *   shorter read; after shutdown('read') it keeps draining while core discards and counts.
+ *   `shutdown-read.discards-and-counts`, `shutdown-read.peer-never-blocked`, `data.sha256-16mib`.
  * - Pausing means issuing no read: none stays pending while paused, so the peer feels TCP
  *   backpressure and a paused socket pins no buffer. `data.sha256-16mib`.
  * - Truncation is native: read() gives null after the peer's close_notify (end(true)) and rejects
@@ -146,7 +147,8 @@ export async function establishDenoTransport(
 class DenoTransport implements Transport {
   readonly #conn: Deno.TlsConn;
   readonly #sink: TransportSink;
-  readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
+  /** The next read's buffer: handed to core when a read fills it, else reused. */
+  #buffer = new Uint8Array(READ_BUFFER_BYTES);
   /** A read loop is running (at most one read is ever pending). */
   #reading = false;
   #paused = false;
@@ -229,10 +231,22 @@ class DenoTransport implements Transport {
         this.#sink.end(true);
         break;
       }
-      // Core keeps the chunk while the buffer is reused for the next read: hand it a copy.
-      if (count > 0) this.#sink.data(this.#buffer.slice(0, count));
+      if (count > 0) this.#sink.data(this.#takeRead(count));
     }
     this.#reading = false;
+  }
+
+  /**
+   * The bytes the last read gave, for core to keep. A full buffer (a whole 16 KiB record: every read
+   * of a bulk transfer) is handed over as it is and the next read gets a new one, which costs one
+   * allocation instead of an allocation and a copy; a shorter read is copied out, so that core never
+   * keeps a mostly empty 16 KiB buffer for a few bytes.
+   */
+  #takeRead(count: number): Uint8Array {
+    const buffer = this.#buffer;
+    if (count < buffer.byteLength) return buffer.slice(0, count);
+    this.#buffer = new Uint8Array(READ_BUFFER_BYTES);
+    return buffer;
   }
 
   #readFailed(error: unknown): void {

@@ -1,5 +1,6 @@
 import type { ConformanceCase } from '../case.ts';
 import { badPeerCases } from './bad-peer.ts';
+import { byobCases } from './byob.ts';
 import { closeCases } from './close.ts';
 import { connectCases } from './connect.ts';
 import { dataCases } from './data.ts';
@@ -20,6 +21,7 @@ import { truncationCases } from './truncation.ts';
 export const CATALOGUE: readonly ConformanceCase[] = [
   ...connectCases,
   ...dataCases,
+  ...byobCases,
   ...shutdownCases,
   ...peerCloseCases,
   ...truncationCases,
