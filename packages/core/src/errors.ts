@@ -41,6 +41,9 @@ export const ERROR_CODES = [
   // startTls() refused the upgrade: plaintext that is not the peer's TLS handshake was waiting unread
   // (STARTTLS command injection); the connection is closed.
   'ERR_STARTTLS_REFUSED',
+  // A server that asks for client certificates refused a client that presented none; phase 'handshake'.
+  // Its own code, not ERR_TLS_CERT_UNTRUSTED: the remedy is to configure the client's cert/key, not its CA.
+  'ERR_TLS_CERT_MISSING',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
