@@ -162,8 +162,9 @@ class ServerHandshakes {
         raw.destroy();
       };
       context.signal.addEventListener('abort', onAbort, { once: true });
-      // A connection that closes during the handshake (a client reset) may never reach tlsClientError: the raw socket's own 'close' ends the attempt
-      // at once, not at the handshake timeout. `server.client-reset-during-handshake`.
+      // A connection that closes during the handshake (a client reset) may never reach
+      // tlsClientError: the raw socket's own 'close' ends the attempt at once, not at the handshake
+      // timeout. `server.client-reset-during-handshake`.
       const onClose = (): void => {
         if (!this.#pending.delete(cipher)) return;
         settle(Promise.reject(connectionLost()));
