@@ -13,27 +13,36 @@ import {
  *   ("error:1000042e:SSL routines:OPENSSL_internal:TLSV1_ALERT_PROTOCOL_VERSION"). BoringSSL packs
  *   (library << 24 | reason) and files an alert received from the peer under reason 1000 + the
  *   alert number (SSL_AD_REASON_OFFSET), which is what Node reports as ERR_SSL_*_ALERT_*.
+ * A server that requires a client certificate and got none fails with BoringSSL's
+ *   PEER_DID_NOT_RETURN_A_CERTIFICATE (packed 0x100000c0, measured), which Node reports as
+ *   ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: ERR_TLS_CERT_MISSING on both (`server.client-certificate.codes`).
  * (Certificates, keys and trust anchors Bun cannot load throw ERR_BORINGSSL or ERR_OSSL_*, which core
  * maps to ERR_INVALID_OPTION.)
  */
 const PACKED_BORINGSSL_ERROR = /^error:([0-9a-f]{8}):/;
 const ERR_LIB_SSL = 16;
 const SSL_AD_REASON_OFFSET = 1000;
+const SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE = 0xc0;
 const CERTIFICATE_VERDICTS = new Set<ErrorCode>([
   'ERR_TLS_CERT_UNTRUSTED',
   'ERR_TLS_CERT_EXPIRED',
   'ERR_TLS_HOSTNAME_MISMATCH',
 ]);
 
-function isAlertFromPeer(message: string): boolean {
+/** The reason of a packed BoringSSL error of the SSL library, or null for another library or message. */
+function sslReasonOf(message: string): number | null {
   const packed = PACKED_BORINGSSL_ERROR.exec(message);
-  if (!packed) return false;
+  if (!packed) return null;
   const code = Number.parseInt(packed[1]!, 16);
-  return code >>> 24 === ERR_LIB_SSL && (code & 0xfff) >= SSL_AD_REASON_OFFSET;
+  return code >>> 24 === ERR_LIB_SSL ? code & 0xfff : null;
 }
 
 function codeOf(nativeCode: unknown, message: string, phase: ErrorPhase): ErrorCode {
-  if (nativeCode === 'EPROTO' && isAlertFromPeer(message)) return 'ERR_TLS_ALERT';
+  if (nativeCode === 'EPROTO') {
+    const reason = sslReasonOf(message);
+    if (reason !== null && reason >= SSL_AD_REASON_OFFSET) return 'ERR_TLS_ALERT';
+    if (reason === SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) return 'ERR_TLS_CERT_MISSING';
+  }
   return (
     errorCodeForNative(nativeCode, phase) ??
     (phase === 'handshake' ? 'ERR_TLS_PROTOCOL' : 'ERR_SOCKET_CLOSED')

@@ -171,7 +171,7 @@ describe('listen()', () => {
     });
     const client = await NodePeer.start({ role: 'client', port: server.address.port });
     await reported.promise;
-    expect(failures[0]).toMatchObject({ code: 'ERR_TLS_PROTOCOL', phase: 'handshake' });
+    expect(failures[0]).toMatchObject({ code: 'ERR_TLS_CERT_MISSING', phase: 'handshake' });
     expect(await client.event('tlsError')).toMatchObject({
       code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
     });

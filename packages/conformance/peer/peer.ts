@@ -259,7 +259,7 @@ export class Peer {
       ...versionRange(this.#spec.tls),
       ...(this.#spec.ciphers ? { ciphers: this.#spec.ciphers } : {}),
       ...(this.#spec.alpn ? { ALPNProtocols: this.#spec.alpn } : {}),
-      ...(this.#spec.requestClientCert ? this.#pki.client : {}),
+      ...clientCredentialFor(this.#spec, this.#pki),
       // The peer reports a failed verification instead of enforcing it, so cases can assert on it.
       rejectUnauthorized: false,
     });
@@ -468,6 +468,20 @@ function cutterFor(
 function versionRange(version: TlsVersion | undefined): { minVersion: TlsVersion; maxVersion: TlsVersion } {
   const forced = version ?? 'TLSv1.3';
   return { minVersion: forced, maxVersion: forced };
+}
+
+/** What a client-role peer presents when the server asks for a certificate: nothing unless the spec names one. */
+function clientCredentialFor(spec: PeerSpec, pki: Pki): PkiCredential | Record<string, never> {
+  switch (spec.clientCertificate ?? (spec.requestClientCert ? 'valid' : undefined)) {
+    case 'valid':
+      return pki.client;
+    case 'expired':
+      return pki.expiredClient;
+    case 'untrusted':
+      return pki.untrustedClient;
+    case undefined:
+      return {};
+  }
 }
 
 function credentialFor(variant: CertificateVariant, pki: Pki): PkiCredential {

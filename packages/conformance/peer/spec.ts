@@ -139,6 +139,7 @@ const SPEC_FIELDS: Record<keyof PeerSpec, FieldRule> = {
   ),
   alpn: optional(listOf(nonEmptyText)),
   requestClientCert: optional(boolean),
+  clientCertificate: optional(oneOf(['valid', 'expired', 'untrusted'])),
   ciphers: optional(nonEmptyText),
   onAccept: optional(oneOf(['tls', 'plaintext', 'garbage', 'fin', 'rst', 'silent'])),
   connect: optional(
@@ -195,6 +196,8 @@ export function parsePeerSpec(value: unknown): PeerSpec {
     }
   } else if (spec.connect !== undefined) {
     throw new SpecError('spec.connect applies to the client role only');
+  } else if (spec.clientCertificate !== undefined) {
+    throw new SpecError('spec.clientCertificate applies to the client role only');
   }
   const withoutTls =
     (spec.onAccept ?? 'tls') !== 'tls'

@@ -15,6 +15,9 @@ export type CertificateVariant =
   /** Issued by `defaultTrustCa`, which the suite adds to the runtime's default trust. */
   | 'defaultTrusted';
 
+/** The certificate a client-role peer presents: the PKI's `client`, `expiredClient` or `untrustedClient`. */
+export type ClientCertificateVariant = 'valid' | 'expired' | 'untrusted';
+
 /**
  * What a server-role peer does when the socket under test connects. `'plaintext'` answers
  * "HTTP/1.1 400 Bad Request\r\n\r\n" to every chunk it receives; `'garbage'` writes bytes that are no TLS
@@ -32,6 +35,8 @@ export interface PeerSpec {
   alpn?: string[];
   /** Server role: ask for a client certificate (never required). Client role: present the PKI's client certificate. */
   requestClientCert?: boolean;
+  /** Client role only: present this client certificate (`requestClientCert: true` is `'valid'`). */
+  clientCertificate?: ClientCertificateVariant;
   /** OpenSSL cipher list and/or TLS 1.3 ciphersuite names. */
   ciphers?: string;
   /** Server role only. Default `'tls'`. */
@@ -176,6 +181,8 @@ export interface PeerPki {
   expired: PeerPkiCredential;
   untrusted: PeerPkiCredential;
   client: PeerPkiCredential;
+  expiredClient: PeerPkiCredential;
+  untrustedClient: PeerPkiCredential;
   wrongKeyUsage: PeerPkiCredential;
   defaultTrusted: PeerPkiCredential;
 }

@@ -43,6 +43,9 @@ export const ERROR_CODES = [
   'ERR_STARTTLS_REFUSED',
   // read(into) was given something it cannot fill: not a Uint8Array, empty, or transferred away.
   'ERR_INVALID_ARGUMENT',
+  // A server that asks for client certificates refused a client that presented none; phase 'handshake'.
+  // Its own code, not ERR_TLS_CERT_UNTRUSTED: the remedy is to configure the client's cert/key, not its CA.
+  'ERR_TLS_CERT_MISSING',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

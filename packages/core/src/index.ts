@@ -12,7 +12,7 @@ export { type LiveResources, liveResources } from './diagnostics.ts';
 export { ERROR_CODES, isErrorCode, type SecureSocketErrorOptions } from './errors.ts';
 // Reference model of the contract, for model-based testing
 export * from './model/index.ts';
-export { errorCodeForNative } from './native-codes.ts';
+export { clientCertificateRefusal, errorCodeForNative } from './native-codes.ts';
 // Options
 export {
   type ResolvedConnectOptions,

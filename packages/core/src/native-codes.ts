@@ -3,7 +3,7 @@
  * results, Node's ERR_SSL_* and ERR_TLS_*) mapped to spec §5 codes. Shared because Bun reports
  * Node's codes: mapping by code, never by message, is the only portable way (the texts differ).
  */
-import type { ErrorCode, ErrorPhase } from './errors.ts';
+import { type ErrorCode, type ErrorPhase, SecureSocketError } from './errors.ts';
 
 const UNTRUSTED = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -52,6 +52,9 @@ export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): Erro
       return 'ERR_TLS_PROTOCOL';
     case 'EADDRINUSE':
       return 'ERR_ADDRESS_IN_USE';
+    // A server that requires a client certificate got none (OpenSSL's reason, as Node names it).
+    case 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE':
+      return 'ERR_TLS_CERT_MISSING';
   }
   // The certificate or key given could not be parsed (Node's OpenSSL, Bun's BoringSSL).
   if (nativeCode.startsWith('ERR_OSSL_') || nativeCode.startsWith('ERR_BORINGSSL'))
@@ -60,4 +63,27 @@ export function errorCodeForNative(nativeCode: unknown, phase: ErrorPhase): Erro
   if (/^ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT_/.test(nativeCode)) return 'ERR_TLS_ALERT';
   if (nativeCode.startsWith('ERR_SSL_')) return 'ERR_TLS_PROTOCOL';
   return undefined;
+}
+
+/**
+ * The refusal of a client whose handshake completed without a verified certificate, on a server that
+ * requires one and lets node:tls finish the handshake (rejectUnauthorized off) so that it learns why:
+ * node:tls with rejectUnauthorized on drops such a client without telling the server anything.
+ * `verifyResult` is the TLS socket's authorizationError, the name of OpenSSL's verify result. A client
+ * that sent no certificate is ERR_TLS_CERT_MISSING; any other failed verification of a chain it sent is
+ * untrusted unless it names a known verdict (expired).
+ */
+export function clientCertificateRefusal(verifyResult: unknown, presented: boolean): SecureSocketError {
+  if (!presented) {
+    return new SecureSocketError('ERR_TLS_CERT_MISSING', 'The client presented no certificate', {
+      phase: 'handshake',
+    });
+  }
+  const name = typeof verifyResult === 'string' ? verifyResult : String(verifyResult ?? 'unknown');
+  const code = errorCodeForNative(name, 'handshake');
+  return new SecureSocketError(
+    code === 'ERR_TLS_CERT_EXPIRED' ? code : 'ERR_TLS_CERT_UNTRUSTED',
+    `The client certificate was refused: ${name}`,
+    { phase: 'handshake', cause: verifyResult },
+  );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clientCertificateRefusal,
   ERROR_CODES,
   errorCodeForNative,
   isErrorCode,
@@ -78,6 +79,7 @@ describe('errorCodeForNative', () => {
     ['ENOTFOUND', 'connect', 'ERR_HOST_NOT_FOUND'],
     ['EAI_AGAIN', 'connect', 'ERR_HOST_NOT_FOUND'],
     ['EAI_FAIL', 'connect', 'ERR_HOST_NOT_FOUND'],
+    ['ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE', 'handshake', 'ERR_TLS_CERT_MISSING'],
   ] as const)('%s in %s is %s', (native, phase, expected) => {
     expect(errorCodeForNative(native, phase)).toBe(expected);
   });
@@ -93,5 +95,21 @@ describe('errorCodeForNative for set-up errors', () => {
     expect(errorCodeForNative('EADDRINUSE', 'connect')).toBe('ERR_ADDRESS_IN_USE');
     expect(errorCodeForNative('ERR_OSSL_PEM_NO_START_LINE', 'connect')).toBe('ERR_INVALID_OPTION');
     expect(errorCodeForNative('ERR_BORINGSSL', 'connect')).toBe('ERR_INVALID_OPTION');
+  });
+});
+
+describe('clientCertificateRefusal', () => {
+  it.each([
+    ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', true, 'ERR_TLS_CERT_UNTRUSTED'],
+    ['CERT_HAS_EXPIRED', true, 'ERR_TLS_CERT_EXPIRED'],
+    ['CERT_NOT_YET_VALID', true, 'ERR_TLS_CERT_EXPIRED'],
+    // A verdict with no code of its own still refuses the certificate, never the connection.
+    ['ECONNRESET', true, 'ERR_TLS_CERT_UNTRUSTED'],
+    [undefined, true, 'ERR_TLS_CERT_UNTRUSTED'],
+    ['UNSPECIFIED', false, 'ERR_TLS_CERT_MISSING'],
+  ] as const)('%s (certificate presented: %s) is %s', (verifyResult, presented, expected) => {
+    const error = clientCertificateRefusal(verifyResult, presented);
+    expect(error.code).toBe(expected);
+    expect(error.phase).toBe('handshake');
   });
 });

@@ -7,6 +7,7 @@ import {
   type Server as TlsServer,
 } from 'node:tls';
 import {
+  clientCertificateRefusal,
   type ListenOptions,
   listenWith,
   type OpenContext,
@@ -44,7 +45,9 @@ export function listen(
         maxVersion: resolved.maxVersion,
         ALPNProtocols: resolved.alpn,
         requestCert: resolved.requestClientCert,
-        rejectUnauthorized: resolved.requestClientCert,
+        // node:tls with rejectUnauthorized drops a refused client without a word to the server (no
+        // tlsClientError): the handshake runs to its end and ServerHandshakes refuses it, knowing why.
+        rejectUnauthorized: false,
         // Core runs the handshake timeout.
         handshakeTimeout: 0,
       });
@@ -104,6 +107,7 @@ class ServerHandshakes {
   readonly #pending = new Map<Duplex, { context: OpenContext; settle: Settle }>();
 
   constructor(options: TlsOptions) {
+    const verifiesClients = options.requestCert === true;
     this.#engine = createTlsServer(options);
     this.#engine.on('secureConnection', (tls: TLSSocket) => {
       let cipher: Duplex | null;
@@ -116,6 +120,11 @@ class ServerHandshakes {
       }
       const pending = cipher && this.#take(cipher);
       if (!(cipher instanceof CipherStream) || !pending) {
+        tls.destroy();
+        return;
+      }
+      if (verifiesClients && !tls.authorized) {
+        pending.settle(Promise.reject(refusalOf(tls)));
         tls.destroy();
         return;
       }
@@ -153,9 +162,9 @@ class ServerHandshakes {
         raw.destroy();
       };
       context.signal.addEventListener('abort', onAbort, { once: true });
-      // A connection that closes during the handshake (a client reset, a rejected client
-      // certificate) may never reach tlsClientError: the raw socket's own 'close' ends the attempt
-      // at once, not at the handshake timeout. `server.client-reset-during-handshake`.
+      // A connection that closes during the handshake (a client reset) may never reach
+      // tlsClientError: the raw socket's own 'close' ends the attempt at once, not at the handshake
+      // timeout. `server.client-reset-during-handshake`.
       const onClose = (): void => {
         if (!this.#pending.delete(cipher)) return;
         settle(Promise.reject(connectionLost()));
@@ -199,6 +208,15 @@ class ServerHandshakes {
 }
 
 type Settle = (outcome: Promise<OpenedTransport>) => void;
+
+/**
+ * Why a client certificate was refused, with the code a client refused in its handshake gets elsewhere
+ * (`server.client-certificate.codes`, `server.starttls.client-certificate.codes`).
+ */
+function refusalOf(tls: TLSSocket): SecureSocketError {
+  const presented = Object.keys(tls.getPeerCertificate()).length > 0;
+  return clientCertificateRefusal(tls.authorizationError, presented);
+}
 
 function connectionLost(): SecureSocketError {
   return fromNodeError(

@@ -53,9 +53,14 @@
  * - `net.Server.close(callback)` calls back only once every accepted connection has closed:
  *   listen.ts resolves once the listening descriptor is closed. `server.close.prompt`,
  *   `server.iteration-break.prompt`, `server.close.closes-queued`, `server.iteration-stop.closes-queued`.
- * - A connection that closes during a server handshake (a client reset, a rejected client
- *   certificate) need not reach tlsClientError: the raw socket's 'close' ends the attempt at once
- *   instead of at the handshake timeout. `server.client-reset-during-handshake`, `server.client-certificate`.
+ * - A connection that closes during a server handshake (a client reset) need not reach
+ *   tlsClientError: the raw socket's 'close' ends the attempt at once instead of at the handshake
+ *   timeout. `server.client-reset-during-handshake`.
+ * - tls.Server with rejectUnauthorized drops a client it refuses (a bad certificate after the handshake,
+ *   none during it) without telling the server why: listen.ts lets the handshake finish and refuses an
+ *   unauthorized client itself, with the code the other runtimes give. A client without a certificate
+ *   therefore completes its handshake before the connection ends (no certificate_required alert).
+ *   `server.client-certificate`, `server.client-certificate.codes`, `server.starttls.client-certificate.codes`.
  * - A connection refused over a server cap is `resetAndDestroy()`ed in the 'connection' callback,
  *   before TLS touches it: a RST and no handshake byte. `server.pending-cap`, `server.max-connections`.
  * - `tls.write()` returns true while it still holds the chunk: one written behind a write in

@@ -59,6 +59,10 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
     return { cert: toPem(certificate), key: keys.privateKeyPem };
   };
 
+  const expiredValidity = {
+    notBefore: new Date(Date.UTC(2020, 0, 1)),
+    notAfter: new Date(Date.UTC(2020, 1, 1)),
+  };
   return {
     ca: toPem(ca.certificate),
     otherCa: toPem(rogueCa.certificate),
@@ -66,12 +70,11 @@ export function issuePkiMaterial(now = new Date()): PkiMaterial {
     server: leaf('localhost', 'server', ca, LOOPBACK_NAMES),
     wrongHost: leaf('wrong.example', 'server', ca, [{ type: 2, value: 'wrong.example' }]),
     selfSigned: leaf('localhost', 'server', undefined, LOOPBACK_NAMES),
-    expired: leaf('localhost', 'server', ca, LOOPBACK_NAMES, {
-      notBefore: new Date(Date.UTC(2020, 0, 1)),
-      notAfter: new Date(Date.UTC(2020, 1, 1)),
-    }),
+    expired: leaf('localhost', 'server', ca, LOOPBACK_NAMES, expiredValidity),
     untrusted: leaf('localhost', 'server', rogueCa, LOOPBACK_NAMES),
     client: leaf('closenotify-client', 'client', ca, undefined),
+    expiredClient: leaf('closenotify-client', 'client', ca, undefined, expiredValidity),
+    untrustedClient: leaf('closenotify-client', 'client', rogueCa, undefined),
     // The client profile with the loopback names: a chain valid for clientAuth only, never for a server.
     wrongKeyUsage: leaf('localhost', 'client', ca, LOOPBACK_NAMES),
     defaultTrusted: leaf('localhost', 'server', defaultTrustCa, LOOPBACK_NAMES),

@@ -42,6 +42,8 @@ export async function readUsablePki(dir: string, now = Date.now()): Promise<PkiM
       expired: await credential('expired'),
       untrusted: await credential('untrusted'),
       client: await credential('client'),
+      expiredClient: await credential('expiredClient'),
+      untrustedClient: await credential('untrustedClient'),
       wrongKeyUsage: await credential('wrongKeyUsage'),
       defaultTrusted: await credential('defaultTrusted'),
     };
@@ -63,12 +65,13 @@ function isUsable(material: PkiMaterial, now: number): boolean {
     return CREDENTIAL_NAMES.every((name) => {
       const certificate = new X509Certificate(material[name].cert);
       if (!certificate.checkPrivateKey(createPrivateKey(material[name].key))) return false;
-      if (name !== 'expired' && !lastsLongEnough(certificate)) return false;
+      if (name !== 'expired' && name !== 'expiredClient' && !lastsLongEnough(certificate)) return false;
       // Files written by two racing generations must never be mixed: everything the CA signs must verify.
       switch (name) {
         case 'selfSigned':
           return certificate.verify(certificate.publicKey);
         case 'untrusted':
+        case 'untrustedClient':
           return certificate.verify(otherCa.publicKey) && !certificate.verify(ca.publicKey);
         case 'defaultTrusted':
           return certificate.verify(defaultTrustCa.publicKey) && !certificate.verify(ca.publicKey);

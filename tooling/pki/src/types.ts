@@ -28,6 +28,10 @@ export interface Pki {
   untrusted: PkiCredential;
   /** clientAuth, CN=closenotify-client, signed by `ca`. */
   client: PkiCredential;
+  /** The client profile (clientAuth, CN=closenotify-client), signed by `ca`, valid 2020-01-01..2020-02-01 only. */
+  expiredClient: PkiCredential;
+  /** The client profile (clientAuth, CN=closenotify-client), signed by the second CA that nobody trusts. */
+  untrustedClient: PkiCredential;
   /** localhost and loopback addresses, signed by `ca`, but extendedKeyUsage clientAuth only (no serverAuth). */
   wrongKeyUsage: PkiCredential;
   /** localhost and loopback addresses, signed by `defaultTrustCa`. */
@@ -53,6 +57,8 @@ export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   'expired',
   'untrusted',
   'client',
+  'expiredClient',
+  'untrustedClient',
   'wrongKeyUsage',
   'defaultTrusted',
 ];

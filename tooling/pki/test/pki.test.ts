@@ -101,6 +101,18 @@ describe('certificates', () => {
     expect(client.verify(ca.publicKey)).toBe(true);
   });
 
+  it('issues an expired and an untrusted client certificate, both for client authentication', () => {
+    const expiredClient = new X509Certificate(pki.expiredClient.cert);
+    expect(expiredClient.keyUsage).toEqual([CLIENT_AUTH]);
+    expect(new Date(expiredClient.validTo).toISOString()).toBe('2020-02-01T00:00:00.000Z');
+    expect(expiredClient.verify(ca.publicKey)).toBe(true);
+    const untrustedClient = new X509Certificate(pki.untrustedClient.cert);
+    expect(untrustedClient.keyUsage).toEqual([CLIENT_AUTH]);
+    expect(untrustedClient.verify(ca.publicKey)).toBe(false);
+    expect(untrustedClient.verify(new X509Certificate(pki.otherCa).publicKey)).toBe(true);
+    expect(currentlyValid(untrustedClient)).toBe(true);
+  });
+
   it('issues a wrong-key-usage certificate for the loopback names, for client authentication only', () => {
     const wrongKeyUsage = new X509Certificate(pki.wrongKeyUsage.cert);
     expect(wrongKeyUsage.checkHost('localhost')).toBe('localhost');
@@ -118,6 +130,8 @@ describe('certificates', () => {
       pki.expired,
       pki.untrusted,
       pki.client,
+      pki.expiredClient,
+      pki.untrustedClient,
       pki.wrongKeyUsage,
       pki.defaultTrusted,
     ];

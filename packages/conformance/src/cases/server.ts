@@ -20,6 +20,7 @@ import {
 } from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
 import type { PeerHandle, PeerReport, Step } from '../peer-client.ts';
+import { clientRefused, describeClient, REFUSED_CLIENTS, RefusalVerdicts } from './client-certificate.ts';
 import { serverTruncationCases } from './truncation.ts';
 
 const MIB = 1024 * 1024;
@@ -461,6 +462,40 @@ export const serverCases: ConformanceCase[] = [
         errors.length === 1,
         `handshake errors reported for the client without a certificate: [${errors.join(', ')}]`,
       );
+    },
+  },
+  {
+    id: 'server.client-certificate.codes',
+    requirement:
+      'a client refused by requestClientCert is reported with the same code on every runtime: ERR_TLS_CERT_UNTRUSTED, ERR_TLS_CERT_EXPIRED, or ERR_TLS_CERT_MISSING when it sent none, and the client is told',
+    source: 'spec §5 (the same failure gives the same code); RFC 8446 §4.4.2.4, §6.2',
+    tls: 'each',
+    requires: ['server', 'requestClientCertificates'],
+    async run(ctx) {
+      const reports: SecureSocketError[] = [];
+      const handedOut: ShutdownableSecureSocket[] = [];
+      const verdicts = new RefusalVerdicts();
+      const server = await ctx.serve(
+        { requestClientCert: true, ca: ctx.pki.ca, onHandshakeError: (error) => reports.push(error) },
+        (socket) => {
+          handedOut.push(socket);
+        },
+      );
+      for (const client of REFUSED_CLIENTS) {
+        const who = describeClient(client);
+        const reported = reports.length;
+        const peer = await ctx.peer({
+          role: 'client',
+          connect: { port: server.address.port },
+          ...(client.presents ? { clientCertificate: client.presents } : {}),
+          steps: [{ op: 'waitEnd' }],
+        });
+        await eventually(() => reports.length > reported, HANG_GUARD_MS, `the report of ${who}`);
+        verdicts.record(client, reports[reported]);
+        await clientRefused(client, peer);
+      }
+      equal(handedOut.length, 0, 'sockets handed out for refused clients');
+      verdicts.check();
     },
   },
   {

@@ -12,7 +12,8 @@ import {
   settlesWithin,
 } from '../assert.ts';
 import type { CaseContext, ConformanceCase } from '../case.ts';
-import type { CertificateVariant, Direction, PeerHandle, Step, WireEvent } from '../peer-client.ts';
+import type { CertificateVariant, Direction, PeerHandle, PeerSpec, Step, WireEvent } from '../peer-client.ts';
+import { clientRefused, describeClient, REFUSED_CLIENTS, RefusalVerdicts } from './client-certificate.ts';
 
 /**
  * STARTTLS in both roles (spec §2.5), over a small SMTP-like exchange: the client asks with
@@ -115,7 +116,7 @@ function clientPeer(
   ctx: CaseContext,
   port: number,
   after: Step[],
-  extra: { requestClientCert?: boolean } = {},
+  extra: Pick<PeerSpec, 'requestClientCert' | 'clientCertificate' | 'observe'> = {},
 ) {
   return ctx.peer({
     role: 'client',
@@ -610,6 +611,41 @@ const serverCases: ConformanceCase[] = [
         'startTls() with a client that has no certificate',
       );
       check(failed !== undefined, 'startTls() resolved for a client without a certificate');
+    },
+  },
+  {
+    id: 'server.starttls.client-certificate.codes',
+    requirement:
+      "startTls() on a server with requestClientCert rejects a refused client with listen()'s codes: ERR_TLS_CERT_UNTRUSTED, ERR_TLS_CERT_EXPIRED, or ERR_TLS_CERT_MISSING when it sent none, and the client is told",
+    source: 'spec §5 (the same failure gives the same code); spec §2.5',
+    tls: 'each',
+    requires: ['server', 'startTls', 'requestClientCertificates'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen({
+        secureTransport: 'starttls',
+        requestClientCert: true,
+        ...ctx.trusting(ctx.pki.ca),
+      });
+      const verdicts = new RefusalVerdicts();
+      for (const client of REFUSED_CLIENTS) {
+        const who = describeClient(client);
+        const peer = await clientPeer(ctx, server.address.port, [{ op: 'startTls' }, { op: 'waitEnd' }], {
+          ...(client.presents ? { clientCertificate: client.presents } : {}),
+        });
+        const plain = await acceptUntilGoAhead(next);
+        const failed = await settlesWithin(
+          ctx.startTls(plain).then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+          HANG_GUARD_MS,
+          `startTls() with ${who}`,
+        );
+        check(failed !== undefined, `startTls() resolved for ${who}`);
+        verdicts.record(client, failed);
+        await clientRefused(client, peer);
+      }
+      verdicts.check();
     },
   },
   {
