@@ -36,6 +36,7 @@ import {
 } from '@closenotify/core';
 import type { Socket, SocketHandler } from 'bun';
 import { fromBunError } from './errors.ts';
+import { PartialWrite } from './partial-write.ts';
 
 /** How the adapter runs TLS over a socket a plaintext connection hands over. */
 export type StartTlsOver = (
@@ -46,12 +47,6 @@ export type StartTlsOver = (
 
 /** The raw socket events of whatever owns the socket after the upgrade (its `data`). */
 export type RawEvents = Pick<SocketHandler<never>, 'data' | 'drain' | 'end' | 'close'>;
-
-interface PendingWrite {
-  rest: Uint8Array;
-  resolve(): void;
-  reject(error: SecureSocketError): void;
-}
 
 interface Attempt {
   context: OpenContext;
@@ -127,7 +122,7 @@ export class BunPlaintext implements Transport {
   #socket: Socket<unknown> | undefined;
   #socketClosed = false;
   #peerEndReported = false;
-  #pendingWrite: PendingWrite | undefined;
+  readonly #writes = new PartialWrite();
 
   constructor(context: OpenContext, settings: PlainSocketSettings, startTls: StartTlsOver) {
     this.#sink = context.sink;
@@ -148,13 +143,7 @@ export class BunPlaintext implements Transport {
   // ---- Transport -----------------------------------------------------------------------------
 
   write(chunk: Uint8Array): Promise<void> | undefined {
-    const written = this.#socket!.write(chunk);
-    if (written === chunk.byteLength) return undefined;
-    // 0: nothing fit, the whole chunk waits for `drain`. -1: the socket is already dead, and its
-    // `close` handler, which knows why, settles the write.
-    return new Promise<void>((resolve, reject) => {
-      this.#pendingWrite = { rest: written > 0 ? chunk.subarray(written) : chunk, resolve, reject };
-    });
+    return this.#writes.write(this.#socket!, chunk);
   }
 
   /** A bare FIN: core asks for it only once every write was taken, and there is no close_notify before TLS. */
@@ -181,7 +170,7 @@ export class BunPlaintext implements Transport {
   release(): void {
     if (this.#phase === 'done' || this.#phase === 'detached') return;
     // A remainder still waiting means the peer stopped reading: close() would wait for it to read.
-    const stuck = this.#pendingWrite !== undefined;
+    const stuck = this.#writes.waiting;
     this.#phase = 'done';
     this.#settle(() => socketClosed('close'));
     if (this.#socketClosed || !this.#socket) return;
@@ -243,15 +232,7 @@ export class BunPlaintext implements Transport {
   }
 
   #drained(): void {
-    const pending = this.#pendingWrite;
-    if (!pending || this.#phase !== 'open') return;
-    const written = this.#socket!.write(pending.rest);
-    if (written === pending.rest.byteLength) {
-      this.#pendingWrite = undefined;
-      pending.resolve();
-    } else if (written > 0) {
-      pending.rest = pending.rest.subarray(written);
-    }
+    if (this.#phase === 'open') this.#writes.drained(this.#socket!);
   }
 
   /** Plain TCP: the peer's FIN is the clean end of the stream (core never expects a close_notify here). */
@@ -299,10 +280,7 @@ export class BunPlaintext implements Transport {
   }
 
   #settle(reason: () => SecureSocketError): void {
-    const write = this.#pendingWrite;
-    if (!write) return;
-    this.#pendingWrite = undefined;
-    write.reject(reason());
+    if (this.#writes.waiting) this.#writes.reject(reason());
   }
 }
 

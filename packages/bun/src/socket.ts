@@ -125,6 +125,7 @@ import type {
 import { SecureSocketError } from '@closenotify/core';
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
 import { closedDuringHandshake, fromBunError, isCertificateVerdict, isHostnameVerdict } from './errors.ts';
+import { PartialWrite } from './partial-write.ts';
 import { sessionOf } from './session.ts';
 import { PeerRecords } from './truncation/peer-records.ts';
 import { aeadSuiteOf } from './truncation/record-crypto.ts';
@@ -161,10 +162,6 @@ interface Attempt {
   resolve(opened: OpenedTransport): void;
   reject(error: SecureSocketError): void;
   giveUp(): void;
-}
-
-interface PendingWrite extends Settlement {
-  rest: Uint8Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -287,7 +284,7 @@ export class BunConnection implements Transport {
   #socketClosed = false;
   /** The peer's end was judged and reported (from `end`, or from a `close` that came without one). */
   #peerEndReported = false;
-  #pendingWrite: PendingWrite | undefined;
+  readonly #writes = new PartialWrite();
   #flushing: Settlement | undefined;
 
   constructor(context: OpenContext, settings: ConnectionSettings, tls: TLSOptions) {
@@ -309,13 +306,7 @@ export class BunConnection implements Transport {
   // ---- Transport -----------------------------------------------------------------------------
 
   write(chunk: Uint8Array): Promise<void> | undefined {
-    const written = this.#socket!.write(chunk);
-    if (written === chunk.byteLength) return undefined;
-    // 0: nothing fit, the whole chunk waits for `drain`. -1: the socket is already dead, and its
-    // `close` handler, which knows why (a RST, say), settles the write.
-    return new Promise<void>((resolve, reject) => {
-      this.#pendingWrite = { rest: written > 0 ? chunk.subarray(written) : chunk, resolve, reject };
-    });
+    return this.#writes.write(this.#socket!, chunk);
   }
 
   shutdownWrite(): Promise<void> | undefined {
@@ -346,7 +337,7 @@ export class BunConnection implements Transport {
   release(): void {
     if (this.#phase === 'done') return;
     // Output still queued means the peer stopped reading: close() would hold the socket until it reads.
-    const stuck = this.#pendingWrite !== undefined || this.#flushing !== undefined;
+    const stuck = this.#writes.waiting || this.#flushing !== undefined;
     this.#phase = 'done';
     this.#settle(() => socketClosedError('close'));
     if (this.#socketClosed || !this.#socket) return;
@@ -434,17 +425,7 @@ export class BunConnection implements Transport {
   }
 
   #drained(): void {
-    const pending = this.#pendingWrite;
-    if (pending) {
-      const written = this.#socket!.write(pending.rest);
-      if (written === pending.rest.byteLength) {
-        this.#pendingWrite = undefined;
-        pending.resolve();
-      } else if (written > 0) {
-        pending.rest = pending.rest.subarray(written);
-      }
-      return;
-    }
+    if (this.#writes.drained(this.#socket!)) return;
     const flushing = this.#flushing;
     if (flushing && this.#socket!.write(EMPTY) < 0) {
       this.#flushing = undefined;
@@ -526,13 +507,11 @@ export class BunConnection implements Transport {
    * a stack, which every clean release would otherwise pay for.
    */
   #settle(reason: () => SecureSocketError): void {
-    const write = this.#pendingWrite;
     const flushing = this.#flushing;
-    if (!write && !flushing) return;
-    this.#pendingWrite = undefined;
+    if (!this.#writes.waiting && !flushing) return;
     this.#flushing = undefined;
     const error = reason();
-    write?.reject(error);
+    this.#writes.reject(error);
     flushing?.reject(error);
   }
 }
