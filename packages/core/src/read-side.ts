@@ -114,8 +114,12 @@ export class ReadSide {
     return into.subarray(0, filled);
   }
 
-  /** A chunk from the peer. `canPause`: a transport is there to pause when the queue grows too long. */
-  receive(chunk: Uint8Array, canPause: boolean): void {
+  /**
+   * A chunk from the peer. `borrowed`: the adapter reuses its buffer once this returns, so what is
+   * kept is copied (once: into a waiting read(into)'s buffer, else into memory of its own).
+   * `canPause`: a transport is there to pause when the queue grows too long.
+   */
+  receive(chunk: Uint8Array, borrowed: boolean, canPause: boolean): void {
     if (this.done) {
       // After shutdown('read') or close(): drained so the peer is never blocked, and counted.
       this.bytesDiscarded += chunk.byteLength;
@@ -126,7 +130,7 @@ export class ReadSide {
     for (let reader = this.#readers.shift(); reader; reader = this.#readers.shift()) {
       const into = reader.into;
       if (into === undefined) {
-        reader.resolve(rest);
+        reader.resolve(borrowed ? new Uint8Array(rest) : rest);
         return;
       }
       const count = Math.min(rest.byteLength, into.byteLength);
@@ -135,7 +139,7 @@ export class ReadSide {
       if (count === rest.byteLength) return;
       rest = rest.subarray(count);
     }
-    this.#inbound.push(rest);
+    this.#inbound.push(borrowed ? new Uint8Array(rest) : rest);
     this.#inboundBytes += rest.byteLength;
     if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && canPause) this.pause();
   }

@@ -108,8 +108,11 @@ function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
 let reportTo: {
-  [Event in keyof TransportSink]: (socket: SecureSocket, ...args: Parameters<TransportSink[Event]>) => void;
-};
+  [Event in Exclude<keyof TransportSink, 'data' | 'borrowedData'>]: (
+    socket: SecureSocket,
+    ...args: Parameters<TransportSink[Event]>
+  ) => void;
+} & { data(socket: SecureSocket, chunk: Uint8Array, borrowed: boolean): void };
 
 /**
  * The adapter's view of one socket: one small object whose methods every socket shares (four
@@ -123,7 +126,11 @@ class SocketSink implements TransportSink {
   }
 
   data(chunk: Uint8Array): void {
-    reportTo.data(this.#socket, chunk);
+    reportTo.data(this.#socket, chunk, false);
+  }
+
+  borrowedData(view: Uint8Array): void {
+    reportTo.data(this.#socket, view, true);
   }
 
   end(closeNotify: boolean | null): void {
@@ -240,7 +247,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   static {
     reportTo = {
-      data: (socket, chunk) => socket.#receive(chunk),
+      data: (socket, chunk, borrowed) => socket.#receive(chunk, borrowed),
       end: (socket, closeNotify) => socket.#peerEnd(closeNotify),
       error: (socket, error) => socket.#fail(error),
       closed: (socket) => socket.#transportClosed(),
@@ -360,10 +367,10 @@ export class SecureSocket implements ShutdownableSecureSocket {
     controller.enqueue(transferable(chunk));
   }
 
-  #receive(chunk: Uint8Array): void {
+  #receive(chunk: Uint8Array, borrowed: boolean): void {
     if (this.#state === 'closed') return;
     this.#touch();
-    this.#reading.receive(chunk, this.#transport !== undefined);
+    this.#reading.receive(chunk, borrowed, this.#transport !== undefined);
   }
 
   // A transport that throws on pause or resume can no longer pace the peer: that is a fatal error.

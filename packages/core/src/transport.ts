@@ -32,8 +32,14 @@ export interface Transport {
 
 /** What an adapter reports. Calls after the socket is closed are ignored. */
 export interface TransportSink {
-  /** Plaintext from the peer. Core keeps the chunk: an adapter that reuses a buffer passes a copy. */
+  /** Plaintext from the peer. Core keeps the chunk as it is: the adapter must not touch it again. */
   data(chunk: Uint8Array): void;
+  /**
+   * Plaintext from the peer in a buffer the adapter reuses: the view is valid only during this call.
+   * Core copies it once, straight into a waiting read(into)'s buffer when there is one, else into
+   * memory of its own; a runtime that decrypts into one reused buffer needs no copy of its own.
+   */
+  borrowedData(view: Uint8Array): void;
   /**
    * The peer's stream ended. `true`: after its close_notify; `false`: a transport EOF without
    * close_notify (truncation); `null`: the runtime cannot tell the two apart.

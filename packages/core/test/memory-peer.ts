@@ -117,6 +117,15 @@ export class MemoryPeer {
     this.#inOrder(() => this.sink.data(chunk));
   }
 
+  /** Delivers `chunk` as a view of a buffer reused at once, then scribbles over it, as a reusing runtime would. */
+  sendBorrowed(chunk: Uint8Array): void {
+    this.#inOrder(() => {
+      const reused = new Uint8Array(chunk);
+      this.sink.borrowedData(reused);
+      reused.fill(0xee);
+    });
+  }
+
   closeNotify(): void {
     this.#inOrder(() => this.sink.end(true));
   }

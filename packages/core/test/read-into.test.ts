@@ -54,4 +54,23 @@ describe('read(into)', () => {
     peer.send(bytes(2));
     expect((await socket.read(new Uint8Array(4)))?.byteLength).toBe(2);
   });
+
+  it('keeps borrowed chunks intact once the adapter reuses its buffer: waiting reads, read(into) and the queue', async () => {
+    const { socket, peer } = await openSocket();
+    const into = new Uint8Array(4);
+    const waitingInto = socket.read(into);
+    const waitingPlain = socket.read();
+    peer.sendBorrowed(bytes(6, 1));
+    expect(Array.from((await waitingInto)!)).toEqual([1, 1, 1, 1]);
+    expect((await waitingInto)?.buffer).toBe(into.buffer);
+    expect(Array.from((await waitingPlain)!)).toEqual([1, 1]);
+    peer.sendBorrowed(bytes(3, 2));
+    peer.sendBorrowed(bytes(2, 3));
+    await settle();
+    expect(Array.from((await socket.read())!)).toEqual([2, 2, 2]);
+    expect(Array.from((await socket.read(new Uint8Array(8)))!)).toEqual([3, 3]);
+    peer.closeNotify();
+    expect(await socket.read()).toBeNull();
+    expect((await socket.close()).bytesRead).toBe(11);
+  });
 });
