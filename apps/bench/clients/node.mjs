@@ -17,7 +17,7 @@ import { patternAt, WRITE_BYTES } from './shared/stream-pattern.mjs';
  *   port: number,
  *   ca: string,
  *   params: {
- *     bytes: number, cycles: number, concurrency: number, timeLimitMs: number, samples: number,
+ *     bytes: number, intoBytes?: number, cycles: number, concurrency: number, timeLimitMs: number, samples: number,
  *     idleMs: number, connections: number, inFlight: number, settleMs: number, warmUp: number,
  *   },
  * }} Request

@@ -44,11 +44,16 @@ export function adapterMeasures(connect, { port, ca, caAddsToDefaultTrust }) {
   const echoPayload = new Uint8Array(ECHO_BYTES).fill(0x61);
 
   return {
-    /** @param {{ bytes: number }} params */
+    /**
+     * `intoBytes`: read with read(into) into one reused buffer of that size (the raw sides' way), else
+     * with read(), which hands over chunks the caller keeps.
+     * @param {{ bytes: number, intoBytes?: number }} params
+     */
     receive: (params) =>
       measureReceive(params, async (check, firstByte) => {
         const socket = await open();
-        for (let chunk = await socket.read(); chunk !== null; chunk = await socket.read()) {
+        const into = params.intoBytes === undefined ? undefined : new Uint8Array(params.intoBytes);
+        for (let chunk = await socket.read(into); chunk !== null; chunk = await socket.read(into)) {
           firstByte();
           check.add(chunk);
         }

@@ -6,6 +6,8 @@ export interface Request {
   ca: string;
   params: {
     bytes: number;
+    /** receive through the adapter: read(into) into one reused buffer of this size. */
+    intoBytes?: number;
     cycles: number;
     concurrency: number;
     timeLimitMs: number;

@@ -205,6 +205,8 @@ async function drive(
     if (states.at(-1) !== socket.state) states.push(socket.state);
   };
   const readChunks: Uint8Array[] = [];
+  /** Every settled read(into): what it resolved with, and a copy to tell whether core wrote into it later. */
+  const readsInto: ReadInto[] = [];
   const outbound: Uint8Array[] = [];
   let shutdownPromise: Promise<void> | undefined;
   let closePromise: Promise<CloseReport> | undefined;
@@ -259,12 +261,15 @@ async function drive(
         break;
       }
       case 'read': {
-        const read = socket.read();
+        const into = command.into === undefined ? undefined : new Uint8Array(command.into);
+        const read = socket.read(into);
         stateAfter.set(index, socket.state);
         watched.set(
           index,
           new Watched(read, (value) => {
-            if (value instanceof Uint8Array) readChunks.push(value.slice());
+            if (!(value instanceof Uint8Array)) return;
+            readChunks.push(value.slice());
+            if (into !== undefined) readsInto.push({ index, into, filled: value, copy: value.slice() });
           }),
         );
         await delay(0);
@@ -402,6 +407,7 @@ async function drive(
     );
   }
   problems.push(...checkStates(states));
+  problems.push(...checkReadsInto(readsInto));
   problems.push(
     ...(await checkData(
       scenario,
@@ -431,6 +437,41 @@ function isSecureSocketErrorLike(error: unknown): boolean {
 }
 
 /** Each state seen must be reachable from the one before through legal transitions of the table. */
+interface ReadInto {
+  index: number;
+  /** The buffer passed to read(into). */
+  into: Uint8Array;
+  /** What the read resolved with. */
+  filled: Uint8Array;
+  /** `filled`'s bytes when the read settled. */
+  copy: Uint8Array;
+}
+
+/**
+ * read(into) resolves with a view of the start of the caller's buffer, 1 byte or more, and core
+ * never writes into that buffer once the read settled (checked at the end of the run).
+ */
+export function checkReadsInto(reads: readonly ReadInto[]): string[] {
+  const problems: string[] = [];
+  for (const { index, into, filled, copy } of reads) {
+    if (filled.buffer !== into.buffer || filled.byteOffset !== into.byteOffset) {
+      problems.push(
+        `#${index} read(into) resolved with a view that is not the start of the buffer passed in`,
+      );
+    } else if (filled.byteLength < 1 || filled.byteLength > into.byteLength) {
+      problems.push(
+        `#${index} read(into) resolved with ${filled.byteLength} bytes for a ${into.byteLength}-byte buffer`,
+      );
+    } else if (
+      firstDifference(filled, copy) >= 0 ||
+      into.subarray(filled.byteLength).some((byte) => byte !== 0)
+    ) {
+      problems.push(`#${index} the buffer of a settled read(into) was written to afterwards`);
+    }
+  }
+  return problems;
+}
+
 export function checkStates(states: readonly SocketState[]): string[] {
   const problems: string[] = [];
   for (let i = 1; i < states.length; i++) {

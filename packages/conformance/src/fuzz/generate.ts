@@ -64,7 +64,16 @@ function ourCommand(alphabet: Alphabet): fc.Arbitrary<FuzzCommand> {
         form: fc.constantFrom('bytes' as const, 'string' as const, 'reused' as const),
       }),
     },
-    { weight: 4, arbitrary: fc.constant({ actor: 'us' as const, op: 'read' as const }) },
+    { weight: 2, arbitrary: fc.constant({ actor: 'us' as const, op: 'read' as const }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        actor: fc.constant('us' as const),
+        op: fc.constant('read' as const),
+        // From one byte (every read crosses a record) to more than a record holds.
+        into: fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 20_000 })),
+      }),
+    },
     {
       weight: 2,
       arbitrary: fc.record({

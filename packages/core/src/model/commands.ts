@@ -10,7 +10,8 @@ export type WriteForm = 'bytes' | 'string' | 'reused';
 
 export type OurCommand =
   | { actor: 'us'; op: 'write'; bytes: number; form: WriteForm }
-  | { actor: 'us'; op: 'read' }
+  /** `into`: read(into) into a fresh buffer of that many bytes; absent: a plain read(). */
+  | { actor: 'us'; op: 'read'; into?: number }
   | { actor: 'us'; op: 'shutdown'; how: ShutdownHow }
   | { actor: 'us'; op: 'close'; timeoutMs: number }
   | { actor: 'us'; op: 'abort' }
@@ -67,6 +68,8 @@ export function describeCommand(command: FuzzCommand): string {
       return `${who}.close({ timeoutMs: ${command.timeoutMs} })`;
     case 'idle':
       return `${who}.idle(${command.ms} ms)`;
+    case 'read':
+      return command.into === undefined ? `${who}.read()` : `${who}.read(into ${command.into} B)`;
     default:
       return `${who}.${command.op}()`;
   }
