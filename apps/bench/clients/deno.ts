@@ -104,13 +104,13 @@ const raw = {
       };
     }),
 
-  // An idle connection that still notices its peer keeps one read pending, into its own buffer: 16 KiB,
-  // one TLS record, as the adapter's read loop uses (a pending read pins its buffer).
+  // An idle connection that still notices its peer keeps one read pending, into its own buffer (a
+  // pending read pins it): 2 KiB, the size the adapter's read loop uses while a connection is quiet.
   idle: () =>
     measureIdle(params, {
       open: async () => {
         const conn = await connectNoDelay();
-        conn.read(new Uint8Array(16 * 1024)).catch(() => {});
+        conn.read(new Uint8Array(2 * 1024)).catch(() => {});
         return conn;
       },
       close: (conn: Deno.TlsConn) => conn.close(),
