@@ -21,7 +21,7 @@ interface ReadableInternals {
 /** Whether the TLS socket's readable side has ended (push(null) happened), whether or not 'end' was emitted. */
 export function tlsStreamEnded(tls: TLSSocket): boolean {
   const ended = (tls as unknown as ReadableInternals)._readableState?.ended;
-  if (typeof ended !== 'boolean') throw internalsChanged('_readableState.ended');
+  if (typeof ended !== 'boolean') throw internalsChanged('TLSSocket _readableState.ended');
   return ended;
 }
 
@@ -37,15 +37,15 @@ export function duplexUnder(tls: TLSSocket): Duplex | null {
   const handle = (tls as unknown as TlsSocketInternals)._handle;
   if (handle === null || tls.destroyed) return null;
   const stream = handle?._parentWrap?.stream;
-  if (typeof stream !== 'object' || stream === null) throw internalsChanged('_handle._parentWrap.stream');
+  if (typeof stream !== 'object' || stream === null) throw internalsChanged('TLSSocket _handle._parentWrap.stream');
   return stream as Duplex;
 }
 
-function internalsChanged(what: string): SecureSocketError {
+export function internalsChanged(what: string, phase: 'handshake' | 'read' = 'handshake'): SecureSocketError {
   return new SecureSocketError(
     'ERR_RUNTIME_UNSUPPORTED',
-    `This Node version changed an internal @closenotify/node relies on (TLSSocket ${what}); ` +
+    `This Node version changed an internal @closenotify/node relies on (${what}); ` +
       'upgrade @closenotify/node',
-    { phase: 'handshake' },
+    { phase },
   );
 }
