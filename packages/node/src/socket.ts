@@ -104,7 +104,14 @@ import type {
 } from '@closenotify/core';
 import type { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
+import { readIntoUserBuffer } from './node-internals.ts';
 import { sessionOf } from './session.ts';
+
+/**
+ * The one buffer every TLS socket decrypts into: Node calls back synchronously for each read, and
+ * core copies what it keeps before the callback returns (`sink.borrowedData`).
+ */
+const sharedPlaintextBuffer = Buffer.allocUnsafe(64 * 1024);
 
 export interface HandshakeTarget {
   tls: TLSSocket;
@@ -154,8 +161,9 @@ export function establishNodeTransport(
     };
     const onAbort = (): void => handshake.fail(signal.reason as SecureSocketError);
     signal.addEventListener('abort', onAbort, { once: true });
-    const transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
+    let transport: NodeTransport;
     try {
+      transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
       cipher.observe(tls);
     } catch (error) {
       handshake.fail(error as SecureSocketError);
@@ -216,7 +224,14 @@ class NodeTransport implements Transport {
     raw.on('error', (error: Error) => transport.#rawError(error));
     tls.on('close', () => transport.#closed());
     tls.on('end', () => transport.#ended());
-    tls.on('data', (chunk: Uint8Array) => transport.#sink.data(chunk));
+    // A server's TLS socket may hold plaintext that came with the handshake: it goes first.
+    for (let chunk: Buffer | null = tls.read(); chunk !== null; chunk = tls.read()) sink.data(chunk);
+    readIntoUserBuffer(tls, {
+      buffer: sharedPlaintextBuffer,
+      callback: (length, buffer) => transport.#sink.borrowedData(buffer.subarray(0, length)),
+    });
+    // Flowing, so that the end of the stream is emitted once TLS pushes it.
+    tls.resume();
     return transport;
   }
 
