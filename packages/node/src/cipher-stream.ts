@@ -1,4 +1,4 @@
-import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
+import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { internalsChanged, tlsStreamEnded } from './node-internals.ts';

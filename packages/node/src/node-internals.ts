@@ -44,7 +44,8 @@ export function duplexUnder(tls: TLSSocket): Duplex | null {
   const handle = (tls as unknown as TlsSocketInternals)._handle;
   if (handle === null || tls.destroyed) return null;
   const stream = handle?._parentWrap?.stream;
-  if (typeof stream !== 'object' || stream === null) throw internalsChanged('TLSSocket _handle._parentWrap.stream');
+  if (typeof stream !== 'object' || stream === null)
+    throw internalsChanged('TLSSocket _handle._parentWrap.stream');
   return stream as Duplex;
 }
 

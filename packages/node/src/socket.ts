@@ -20,11 +20,16 @@
  *   guarded and pinned (node-internals.ts). `truncation.fin-at-boundary`, `truncation.fin-mid-record`,
  *   `truncation.ignore`, `server.truncation.fin`, `interop.openssl.killed-mid-stream`,
  *   `interop.openssl.half-close`, `close.waits-for-peer`.
- * - Over a Duplex, `onread` is ignored and reads use 'data' events, and every TLS write completes a
- *   loop turn later (JSStreamSocket): the cipher stream completes its own writes as soon as the raw
- *   socket took them, and pauses the raw socket while TLS is not reading. The cost is measured in
- *   docs/BENCHMARKS.md. `data.peer-stops-reading`, `data.sha256-16mib`, `data.reused-buffer`,
- *   test/receive-backpressure.test.ts.
+ * - Over a Duplex, every TLS write completes a loop turn later (JSStreamSocket): the cipher stream
+ *   completes its own writes as soon as the raw socket took them, and pauses the raw socket while TLS
+ *   is not reading. The cost is measured in docs/BENCHMARKS.md. `data.peer-stops-reading`,
+ *   `data.sha256-16mib`, `data.reused-buffer`, test/receive-backpressure.test.ts.
+ * - Over a Duplex, `tls.connect` drops `onread`, and 'data' costs a fresh Buffer, a Readable push and
+ *   async hooks per TLS record: the adapter sets `onread` up on the TLS socket itself (guarded
+ *   internals, node-internals.ts), so every connection decrypts into one shared buffer and core copies
+ *   what it keeps (`sink.borrowedData`); a client's raw socket reads into one shared buffer too
+ *   (cipher-stream.ts), copied only while TLS is paused. `data.concurrent-receivers`,
+ *   `server.data.concurrent-receivers`, `data.sha256-16mib`, test/node-internals.test.ts.
  * - tls.Server never hands back which Duplex a TLSSocket runs over (remoteAddress is unknown over a
  *   Duplex): listen.ts matches handshakes through the TLS socket's handle, a guarded internal.
  *   `server.*`.
