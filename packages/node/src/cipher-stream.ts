@@ -1,7 +1,13 @@
-import type { Socket } from 'node:net';
+import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { tlsStreamEnded } from './node-internals.ts';
+import { internalsChanged, tlsStreamEnded } from './node-internals.ts';
+
+/**
+ * The one buffer every client's raw socket reads into (`onread`): Node calls back synchronously for
+ * each read, and the chunk is either decrypted by TLS before the callback returns or copied.
+ */
+const sharedCiphertextBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * The ciphertext between a raw net.Socket the adapter owns and the TLS socket Node runs over it.
@@ -15,6 +21,11 @@ import { tlsStreamEnded } from './node-internals.ts';
  *
  * Backpressure both ways: a full readable side pauses the raw socket until TLS reads again; a write
  * completes as soon as the raw socket took the bytes, or at its 'drain' once it is over its mark.
+ *
+ * A client's raw socket reads into one shared buffer (`CipherStream.connect`, net's `onread`): while
+ * TLS reads, a chunk pushed here is decrypted inside the push and needs no copy (JSStream copies it
+ * into TLS's input); while TLS is paused it is copied and waits. A socket that cannot take `onread`
+ * at creation (a server's accepted one, a STARTTLS client's plaintext phase) feeds it with 'data'.
  */
 export class CipherStream extends Duplex {
   readonly raw: Socket;
@@ -24,12 +35,30 @@ export class CipherStream extends Duplex {
   #closeNotifySeen = false;
   #sampling = false;
 
-  constructor(raw: Socket) {
+  /** A connecting client's raw socket, read through `onread` into the shared buffer, and its cipher stream. */
+  static connect(options: NetConnectOpts): CipherStream {
+    let cipher: CipherStream | undefined;
+    const raw = netConnect({
+      ...options,
+      onread: {
+        buffer: sharedCiphertextBuffer,
+        // Node reads only once connected, after `cipher` is set.
+        callback: (length: number, buffer: Buffer): boolean => cipher!.#pushBorrowed(buffer, length),
+      },
+    });
+    cipher = new CipherStream(raw, false);
+    return cipher;
+  }
+
+  /** `raw`: a socket read with 'data' events (accepted by a server, or left from a plaintext phase). */
+  constructor(raw: Socket, readWithData = true) {
     super({ allowHalfOpen: true, emitClose: true });
     this.raw = raw;
-    raw.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) raw.pause();
-    });
+    if (readWithData) {
+      raw.on('data', (chunk: Buffer) => {
+        if (!this.push(chunk)) raw.pause();
+      });
+    }
     raw.on('end', () => {
       this.#rawEnded = true;
       this.push(null);
@@ -84,6 +113,23 @@ export class CipherStream extends Duplex {
    */
   closeNotifyReceived(): boolean {
     return !this.#eofDelivered || this.#closeNotifySeen;
+  }
+
+  /**
+   * A chunk in the shared buffer, valid until this returns; false stops the raw socket reading until
+   * `_read()`. TLS reads it inside push() when this stream flows with nothing queued (Readable emits
+   * 'data' at once then); otherwise it is queued, so it gets a copy. A push that queued the shared
+   * buffer after all would hand TLS overwritten bytes: the stream fails instead, before the next read.
+   */
+  #pushBorrowed(buffer: Buffer, length: number): boolean {
+    const view = buffer.subarray(0, length);
+    if (!(this.readableFlowing === true && this.readableLength === 0)) return this.push(Buffer.from(view));
+    const more = this.push(view);
+    if (this.readableLength !== 0) {
+      this.destroy(internalsChanged('a flowing Readable emitting a pushed chunk at once', 'read'));
+      return false;
+    }
+    return more;
   }
 
   override _read(): void {

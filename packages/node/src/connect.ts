@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
   type ConnectOptions,
@@ -23,17 +23,20 @@ import { establishNodeTransport } from './socket.ts';
  */
 export function connect(options: ConnectOptions): Promise<ShutdownableSecureSocket> {
   return connectWith(options, capabilities, (context, resolved) => {
-    const raw = netConnect({
+    const options: NetConnectOpts = {
       host: resolved.hostname,
       port: resolved.port,
       noDelay: resolved.noDelay,
       keepAlive: resolved.keepAlive !== false,
       keepAliveInitialDelay: resolved.keepAlive ? resolved.keepAlive.initialDelayMs : undefined,
       allowHalfOpen: true,
-    });
-    if (resolved.secureTransport === 'starttls') return connectPlaintext(raw, context);
-    raw.once('connect', () => context.connected());
-    return startClientTls(raw, context, resolved);
+    };
+    if (resolved.secureTransport === 'starttls') return connectPlaintext(netConnect(options), context);
+    // TLS over a Duplex the adapter feeds from the raw socket: the only way to tell a close_notify
+    // from a bare TCP EOF on Node (cipher-stream.ts).
+    const cipher = CipherStream.connect(options);
+    cipher.raw.once('connect', () => context.connected());
+    return startClientTls(cipher, context, resolved);
   });
 }
 
@@ -56,7 +59,7 @@ function connectPlaintext(raw: Socket, context: OpenContext): Promise<OpenedTran
       resolve(
         // Core hands a client's upgrade the connect options with startTls()'s overrides.
         openPlaintext(raw, context.sink, (socket, upgradeContext, handoff) =>
-          startClientTls(socket, upgradeContext, handoff.options!),
+          startClientTls(new CipherStream(socket), upgradeContext, handoff.options!),
         ),
       );
     };
@@ -66,16 +69,13 @@ function connectPlaintext(raw: Socket, context: OpenContext): Promise<OpenedTran
   });
 }
 
-/** The client handshake over `raw`, connected or still connecting. */
+/** The client handshake over the cipher stream of a raw socket, connected or still connecting. */
 function startClientTls(
-  raw: Socket,
+  cipher: CipherStream,
   context: OpenContext,
   resolved: ResolvedConnectOptions,
 ): Promise<OpenedTransport> {
   const sni = serverNameIndication(resolved.servername);
-  // TLS over a Duplex the adapter feeds from the raw socket: the only way to tell a close_notify
-  // from a bare TCP EOF on Node (cipher-stream.ts).
-  const cipher = new CipherStream(raw);
   const tls = tlsConnect({
     socket: cipher,
     // Node sends `servername` as SNI even when it is an IP address (with a process-wide deprecation

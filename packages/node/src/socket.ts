@@ -20,11 +20,16 @@
  *   guarded and pinned (node-internals.ts). `truncation.fin-at-boundary`, `truncation.fin-mid-record`,
  *   `truncation.ignore`, `server.truncation.fin`, `interop.openssl.killed-mid-stream`,
  *   `interop.openssl.half-close`, `close.waits-for-peer`.
- * - Over a Duplex, `onread` is ignored and reads use 'data' events, and every TLS write completes a
- *   loop turn later (JSStreamSocket): the cipher stream completes its own writes as soon as the raw
- *   socket took them, and pauses the raw socket while TLS is not reading. The cost is measured in
- *   docs/BENCHMARKS.md. `data.peer-stops-reading`, `data.sha256-16mib`, `data.reused-buffer`,
- *   test/receive-backpressure.test.ts.
+ * - Over a Duplex, every TLS write completes a loop turn later (JSStreamSocket): the cipher stream
+ *   completes its own writes as soon as the raw socket took them, and pauses the raw socket while TLS
+ *   is not reading. The cost is measured in docs/BENCHMARKS.md. `data.peer-stops-reading`,
+ *   `data.sha256-16mib`, `data.reused-buffer`, test/receive-backpressure.test.ts.
+ * - Over a Duplex, `tls.connect` drops `onread`, and 'data' costs a fresh Buffer, a Readable push and
+ *   async hooks per TLS record: the adapter sets `onread` up on the TLS socket itself (guarded
+ *   internals, node-internals.ts), so every connection decrypts into one shared buffer and core copies
+ *   what it keeps (`sink.borrowedData`); a client's raw socket reads into one shared buffer too
+ *   (cipher-stream.ts), copied only while TLS is paused. `data.concurrent-receivers`,
+ *   `server.data.concurrent-receivers`, `data.sha256-16mib`, test/node-internals.test.ts.
  * - tls.Server never hands back which Duplex a TLSSocket runs over (remoteAddress is unknown over a
  *   Duplex): listen.ts matches handshakes through the TLS socket's handle, a guarded internal.
  *   `server.*`.
@@ -104,7 +109,14 @@ import type {
 } from '@closenotify/core';
 import type { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
+import { readIntoUserBuffer } from './node-internals.ts';
 import { sessionOf } from './session.ts';
+
+/**
+ * The one buffer every TLS socket decrypts into: Node calls back synchronously for each read, and
+ * core copies what it keeps before the callback returns (`sink.borrowedData`).
+ */
+const sharedPlaintextBuffer = Buffer.allocUnsafe(64 * 1024);
 
 export interface HandshakeTarget {
   tls: TLSSocket;
@@ -154,8 +166,9 @@ export function establishNodeTransport(
     };
     const onAbort = (): void => handshake.fail(signal.reason as SecureSocketError);
     signal.addEventListener('abort', onAbort, { once: true });
-    const transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
+    let transport: NodeTransport;
     try {
+      transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
       cipher.observe(tls);
     } catch (error) {
       handshake.fail(error as SecureSocketError);
@@ -216,7 +229,14 @@ class NodeTransport implements Transport {
     raw.on('error', (error: Error) => transport.#rawError(error));
     tls.on('close', () => transport.#closed());
     tls.on('end', () => transport.#ended());
-    tls.on('data', (chunk: Uint8Array) => transport.#sink.data(chunk));
+    // A server's TLS socket may hold plaintext that came with the handshake: it goes first.
+    for (let chunk: Buffer | null = tls.read(); chunk !== null; chunk = tls.read()) sink.data(chunk);
+    readIntoUserBuffer(tls, {
+      buffer: sharedPlaintextBuffer,
+      callback: (length, buffer) => transport.#sink.borrowedData(buffer.subarray(0, length)),
+    });
+    // Flowing, so that the end of the stream is emitted once TLS pushes it.
+    tls.resume();
     return transport;
   }
 

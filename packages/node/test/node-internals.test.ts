@@ -1,8 +1,9 @@
+import { Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { createServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ensurePki, type Pki } from '@closenotify/test-pki';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { duplexUnder, tlsStreamEnded } from '../src/node-internals.ts';
+import { duplexUnder, readIntoUserBuffer, tlsStreamEnded } from '../src/node-internals.ts';
 
 // Pins the Node internals the adapter's truncation verdicts and server handshakes rely on: a Node
 // that changes them fails here, and the adapter itself then fails with ERR_RUNTIME_UNSUPPORTED.
@@ -48,7 +49,71 @@ describe('Node internals @closenotify/node relies on', () => {
     server.close();
   });
 
+  it('a flowing Readable with nothing queued emits a pushed chunk inside push()', () => {
+    const readable = new Readable({ read() {} });
+    const seen: Buffer[] = [];
+    readable.on('data', (chunk: Buffer) => seen.push(chunk));
+    readable.push(Buffer.from('queued before the first read'));
+    return new Promise<void>((resolve) => {
+      setImmediate(() => {
+        const chunk = Buffer.from('pushed');
+        readable.push(chunk);
+        expect(seen.at(-1)).toBe(chunk);
+        expect(readable.readableLength).toBe(0);
+        readable.pause();
+        readable.push(Buffer.from('paused'));
+        expect(readable.readableLength).toBe(6);
+        resolve();
+      });
+    });
+  });
+
+  it('a TLS socket over a Duplex decrypts into a user buffer, pauses, and still ends', async () => {
+    const payload = Buffer.alloc(256 * 1024, 0x5a);
+    const server = createServer({ ...pki.server }, (peer) => peer.once('data', () => peer.end(payload)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const { connect } = await import('node:net');
+    const raw = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const cipher = new PassThrough({ allowHalfOpen: true });
+    raw.on('data', (chunk) => cipher.push(chunk));
+    raw.on('end', () => cipher.push(null));
+    cipher._write = (chunk, _encoding, callback) => raw.write(chunk, callback);
+    const tls = tlsConnect({ socket: cipher, servername: 'localhost', ca: pki.ca });
+    const buffer = Buffer.alloc(64 * 1024);
+    let received = 0;
+    let wrongBuffer = 0;
+    let paused = false;
+    readIntoUserBuffer(tls, {
+      buffer,
+      callback: (length, into) => {
+        if (into !== buffer) wrongBuffer += 1;
+        expect(into.subarray(0, length).every((byte) => byte === 0x5a)).toBe(true);
+        received += length;
+        if (!paused && received >= 64 * 1024) {
+          paused = true;
+          tls.pause();
+          setTimeout(() => tls.resume(), 50);
+        }
+      },
+    });
+    tls.on('data', () => expect.fail("'data' emitted"));
+    tls.resume();
+    tls.write('hi');
+    await new Promise<void>((resolve) => tls.once('end', resolve));
+    expect(received).toBe(payload.byteLength);
+    expect(wrongBuffer).toBe(0);
+    expect(tlsStreamEnded(tls)).toBe(true);
+    tls.destroy();
+    raw.destroy();
+    server.close();
+  });
+
   it('fails loudly, with a stable code, where the internals are missing', () => {
+    const handleless = new Socket() as unknown as TLSSocket;
+    expect(() => readIntoUserBuffer(handleless, { buffer: Buffer.alloc(1), callback: () => {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_RUNTIME_UNSUPPORTED' }),
+    );
     const changed = {} as TLSSocket;
     expect(() => tlsStreamEnded(changed)).toThrow(
       expect.objectContaining({ code: 'ERR_RUNTIME_UNSUPPORTED' }),

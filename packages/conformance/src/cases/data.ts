@@ -81,6 +81,47 @@ async function writeFromReusedBuffer(
   await socket.closed;
 }
 
+/** Each receiver's peer: its own stream, then it reads to our close_notify and answers with its own. */
+const RECEIVED_STREAM_BYTES = 4 * MIB;
+const sendingPeer = (seed: number): Step[] => [
+  { op: 'send', bytes: RECEIVED_STREAM_BYTES, seed },
+  { op: 'readUntilEnd' },
+  { op: 'closeNotify' },
+];
+
+/** Reads `count` bytes through read(into) with one buffer reused for every read, keeping a copy. */
+async function readBytesInto(socket: ShutdownableSecureSocket, count: number): Promise<Uint8Array> {
+  const all = new Uint8Array(count);
+  const into = new Uint8Array(64 * 1024);
+  let bytes = 0;
+  while (bytes < count) {
+    const view = await socket.read(into.subarray(0, Math.min(into.byteLength, count - bytes)));
+    check(view !== null, `the stream ended after ${bytes} of ${count} bytes`);
+    all.set(view, bytes);
+    bytes += view.byteLength;
+  }
+  return all;
+}
+
+/**
+ * Two sockets of one process receive at once: the first is read to its end (through read(into), one
+ * reused buffer) while nobody reads the second, whose bytes wait meanwhile; then the second is read.
+ * A runtime that decrypts every connection into one shared buffer must copy what waits.
+ */
+async function receiveOneWhileOtherWaits(
+  sockets: [ShutdownableSecureSocket, ShutdownableSecureSocket],
+  expected: (socket: ShutdownableSecureSocket, received: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const [first, second] = sockets;
+  await expected(first, await readBytesInto(first, RECEIVED_STREAM_BYTES));
+  await expected(second, await readBytes(second, RECEIVED_STREAM_BYTES));
+  for (const socket of sockets) {
+    await socket.shutdown('write');
+    equal((await readToEnd(socket)).bytes, 0, 'bytes after the stream');
+    equal((await socket.closed).closeNotifyReceived, true, 'close_notify received');
+  }
+}
+
 export const dataCases: ConformanceCase[] = [
   {
     id: 'data.reused-buffer',
@@ -147,6 +188,63 @@ export const dataCases: ConformanceCase[] = [
       equal(report.received.bytes, size, 'bytes the peer received');
       equal(report.received.sha256, await sha256Hex(outbound), 'sha256 of what the peer received');
       await socket.closed;
+    },
+  },
+  {
+    id: 'data.concurrent-receivers',
+    requirement:
+      'two sockets receiving at once each get exactly their own stream, also while one of them is not read',
+    source: 'spec §3 invariant 1; a runtime that reads every connection into one shared buffer',
+    tls: 'any',
+    timeoutMs: 60_000,
+    async run(ctx) {
+      const peers = [
+        await ctx.peer({ role: 'server', observe: false, steps: sendingPeer(41) }),
+        await ctx.peer({ role: 'server', observe: false, steps: sendingPeer(43) }),
+      ];
+      const sockets: [ShutdownableSecureSocket, ShutdownableSecureSocket] = [
+        await ctx.connect(peers[0]!),
+        await ctx.connect(peers[1]!),
+      ];
+      await receiveOneWhileOtherWaits(sockets, async (socket, received) => {
+        const seed = socket === sockets[0] ? 41 : 43;
+        equal(
+          await sha256Hex(received),
+          await sha256Hex(pseudoRandomBytes(RECEIVED_STREAM_BYTES, seed)),
+          `sha256 of the stream sent with seed ${seed}`,
+        );
+      });
+      for (const peer of peers) await peer.whenDone();
+    },
+  },
+  {
+    id: 'server.data.concurrent-receivers',
+    requirement:
+      'two accepted sockets receiving at once each get exactly their own stream, also while one of them is not read',
+    source: 'spec §3 invariant 1; a runtime that reads every connection into one shared buffer',
+    tls: 'any',
+    timeoutMs: 60_000,
+    requires: ['server'],
+    async run(ctx) {
+      const { server, next } = await ctx.listen();
+      const connect = { port: server.address.port };
+      const peers = [
+        await ctx.peer({ role: 'client', connect, observe: false, steps: sendingPeer(41) }),
+        await ctx.peer({ role: 'client', connect, observe: false, steps: sendingPeer(43) }),
+      ];
+      const sockets: [ShutdownableSecureSocket, ShutdownableSecureSocket] = [await next(), await next()];
+      // Which client was accepted first is the network's choice: each stream must be one of the two, once.
+      const streams = new Map([41, 43].map((seed) => [seed, pseudoRandomBytes(RECEIVED_STREAM_BYTES, seed)]));
+      const expectedHashes = new Map<string, number>();
+      for (const [seed, stream] of streams) expectedHashes.set(await sha256Hex(stream), seed);
+      await receiveOneWhileOtherWaits(sockets, async (_socket, received) => {
+        const hash = await sha256Hex(received);
+        check(
+          expectedHashes.delete(hash),
+          `a stream that is neither client's, or one client's twice (${hash})`,
+        );
+      });
+      for (const peer of peers) await peer.whenDone();
     },
   },
   {
