@@ -160,8 +160,8 @@ class DenoTransport implements Transport {
   readonly #quietBuffer = new Uint8Array(QUIET_READ_BYTES);
   /** While data flows, the next read's record buffer: handed to core when a read fills it, else reused. */
   #recordBuffer: Uint8Array | undefined;
-  /** A read loop is running (at most one read is ever pending). */
-  #reading = false;
+  /** The buffer of the one read pending or being delivered, if any (at most one is ever pending). */
+  #pendingBuffer: Uint8Array | undefined;
   #paused = false;
   /** The peer's stream is over (null, EOF or a read error): no read will be issued again. */
   #inboundDone = false;
@@ -195,9 +195,7 @@ class DenoTransport implements Transport {
 
   resume(): void {
     this.#paused = false;
-    if (this.#reading || !this.#wantsData()) return;
-    this.#reading = true;
-    void this.#readLoop();
+    if (this.#pendingBuffer === undefined) this.#readNext();
   }
 
   reset(): void {
@@ -227,26 +225,52 @@ class DenoTransport implements Transport {
     return !this.#paused && !this.#inboundDone && this.#releasedBy === undefined;
   }
 
-  async #readLoop(): Promise<void> {
-    while (this.#wantsData()) {
-      const buffer = this.#recordBuffer ?? this.#quietBuffer;
-      let count: number | null;
-      try {
-        count = await this.#conn.read(buffer);
-      } catch (error) {
-        this.#readFailed(error);
-        break;
-      }
-      if (this.#releasedBy) break;
-      if (count === null) {
-        this.#inboundDone = true;
-        this.#sink.end(true);
-        break;
-      }
-      if (count > 0) this.#deliver(buffer, count);
+  /**
+   * Issues the next read unless delivery is paused or over. The read loop is a chain of reads
+   * settling into two handlers made once per connection, rather than an async function: an idle
+   * connection then keeps no suspended generator, its promise and its await closures.
+   */
+  #readNext(): void {
+    if (!this.#wantsData()) return;
+    const buffer = this.#recordBuffer ?? this.#quietBuffer;
+    this.#pendingBuffer = buffer;
+    let read: Promise<number | null>;
+    try {
+      read = this.#conn.read(buffer);
+    } catch (error) {
+      this.#onReadFailed(error);
+      return;
     }
-    this.#reading = false;
+    read.then(this.#onRead, this.#onReadFailed);
   }
+
+  readonly #onRead = (count: number | null): void => {
+    const buffer = this.#pendingBuffer!;
+    if (this.#releasedBy) {
+      this.#pendingBuffer = undefined;
+      return;
+    }
+    if (count === null) {
+      this.#pendingBuffer = undefined;
+      this.#inboundDone = true;
+      this.#sink.end(true);
+      return;
+    }
+    // The buffer stays marked as in use while core takes what it holds: a resume() from inside the
+    // sink issues no read into it. Core may also pause or release there, which the next read honours.
+    if (count > 0) this.#deliver(buffer, count);
+    this.#pendingBuffer = undefined;
+    this.#readNext();
+  };
+
+  readonly #onReadFailed = (error: unknown): void => {
+    this.#pendingBuffer = undefined;
+    this.#inboundDone = true;
+    // Interrupted or BadResource from our own close(): the end was ours, not the peer's.
+    if (this.#releasedBy) return;
+    if (isTruncation(error)) this.#sink.end(false);
+    else this.#sink.error(fromDenoError(error, 'read'));
+  };
 
   /**
    * Hands core what the last read gave. A full record buffer (every read of a bulk transfer) is
@@ -268,13 +292,5 @@ class DenoTransport implements Transport {
       this.#recordBuffer = new Uint8Array(RECORD_BYTES);
     }
     this.#sink.borrowedData(buffer.subarray(0, count));
-  }
-
-  #readFailed(error: unknown): void {
-    this.#inboundDone = true;
-    // Interrupted or BadResource from our own close(): the end was ours, not the peer's.
-    if (this.#releasedBy) return;
-    if (isTruncation(error)) this.#sink.end(false);
-    else this.#sink.error(fromDenoError(error, 'read'));
   }
 }
