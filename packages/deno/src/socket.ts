@@ -274,10 +274,11 @@ class DenoTransport implements Transport {
 
   /**
    * Hands core what the last read gave. A full record buffer (every read of a bulk transfer) is
-   * given as it is and the next read gets a new one: one allocation, no copy (core must hand a
-   * read() a chunk the caller owns, and reading into one reused buffer, then copying, measured
-   * slower). Anything shorter is lent from its buffer, which is read into again: core copies it
-   * once, straight into a waiting read(into)'s buffer, or into a chunk of exactly its size.
+   * given as it is and the next read gets a new one: one allocation, no copy, what a read() needs
+   * (it must hand the caller a chunk of its own). Lending it instead would spare a read(into) the
+   * allocation but cost every read() a copy, and only core knows which one waits. Anything shorter
+   * is lent from its buffer, which is read into again: core copies it once, straight into a
+   * waiting read(into)'s buffer, or into a chunk of exactly its size.
    */
   #deliver(buffer: Uint8Array, count: number): void {
     if (buffer === this.#recordBuffer) {
