@@ -45,12 +45,15 @@
  *   `shutdown-write.close-notify-then-fin`, `shutdown-write.peer-reads-all`, `close.waits-for-peer`,
  *   `close.peer-streams-after`, `close.timeout`, `shutdown-both.no-waiting`.
  * - `conn.readable.cancel()` closes the whole connection (close_notify and FIN), so `readable` is
- *   never touched: the loop reads with `conn.read()` into a buffer of its own (1.8x the stream's
- *   throughput), hands core a full one as it is (a new one takes its place) and a copy of a
- *   shorter read; after shutdown('read') it keeps draining while core discards and counts.
+ *   never touched: the loop reads with `conn.read()` into buffers of its own (1.8x the stream's
+ *   throughput). A pending read pins its buffer, and every idle connection keeps one pending, so a
+ *   quiet connection reads into a small buffer it reuses (core copies what it lends); once a read
+ *   fills it, whole 16 KiB records are read, and a full one is handed to core as it is (a new one
+ *   takes its place). A read never returns more than what the buffer holds, the rest waits in rustls
+ *   for the next one. After shutdown('read') it keeps draining while core discards and counts.
  *   `shutdown-read.discards-and-counts`, `shutdown-read.peer-never-blocked`, `data.sha256-16mib`.
  * - Pausing means issuing no read: none stays pending while paused, so the peer feels TCP
- *   backpressure and a paused socket pins no buffer. `data.sha256-16mib`.
+ *   backpressure. `data.sha256-16mib`.
  * - Truncation is native: read() gives null after the peer's close_notify (end(true)) and rejects
  *   `UnexpectedEof` after a bare FIN, at a record boundary or inside a record (end(false)); core
  *   applies `truncation`. `truncation.fin-at-boundary`, `truncation.fin-mid-record`, `truncation.ignore`,
@@ -111,9 +114,15 @@ import { type PeerIdentity, sessionOf } from './session.ts';
 /**
  * A read never returns more than one TLS record (16 KiB of plaintext) whatever the buffer size:
  * measured, 256 MiB from a Node server gave 16384 B per read with a 64 KiB buffer too, at the same
- * throughput. A larger buffer would only cost memory on every idle connection's pending read.
+ * CPU per byte. A larger buffer would only cost memory.
  */
-const READ_BUFFER_BYTES = 16 * 1024;
+const RECORD_BYTES = 16 * 1024;
+/**
+ * The buffer a connection reads into while little or nothing arrives (every idle connection keeps
+ * one read pending, which pins its buffer). A read that fills it means data is flowing, and the
+ * next reads take whole records; a read shorter than it goes back to it.
+ */
+const QUIET_READ_BYTES = 2 * 1024;
 
 /**
  * Completes the handshake of a connected (client) or accepted (server) TlsConn and resolves with
@@ -147,10 +156,12 @@ export async function establishDenoTransport(
 class DenoTransport implements Transport {
   readonly #conn: Deno.TlsConn;
   readonly #sink: TransportSink;
-  /** The next read's buffer: handed to core when a read fills it, else reused. */
-  #buffer = new Uint8Array(READ_BUFFER_BYTES);
-  /** A read loop is running (at most one read is ever pending). */
-  #reading = false;
+  /** Reused for every read while the peer is quiet: what a read gives is lent to core, which copies it. */
+  readonly #quietBuffer = new Uint8Array(QUIET_READ_BYTES);
+  /** While data flows, the next read's record buffer: handed to core when a read fills it, else reused. */
+  #recordBuffer: Uint8Array | undefined;
+  /** The buffer of the one read pending or being delivered, if any (at most one is ever pending). */
+  #pendingBuffer: Uint8Array | undefined;
   #paused = false;
   /** The peer's stream is over (null, EOF or a read error): no read will be issued again. */
   #inboundDone = false;
@@ -184,9 +195,7 @@ class DenoTransport implements Transport {
 
   resume(): void {
     this.#paused = false;
-    if (this.#reading || !this.#wantsData()) return;
-    this.#reading = true;
-    void this.#readLoop();
+    if (this.#pendingBuffer === undefined) this.#readNext();
   }
 
   reset(): void {
@@ -216,44 +225,73 @@ class DenoTransport implements Transport {
     return !this.#paused && !this.#inboundDone && this.#releasedBy === undefined;
   }
 
-  async #readLoop(): Promise<void> {
-    while (this.#wantsData()) {
-      let count: number | null;
-      try {
-        count = await this.#conn.read(this.#buffer);
-      } catch (error) {
-        this.#readFailed(error);
-        break;
-      }
-      if (this.#releasedBy) break;
-      if (count === null) {
-        this.#inboundDone = true;
-        this.#sink.end(true);
-        break;
-      }
-      if (count > 0) this.#sink.data(this.#takeRead(count));
-    }
-    this.#reading = false;
-  }
-
   /**
-   * The bytes the last read gave, for core to keep. A full buffer (a whole 16 KiB record: every read
-   * of a bulk transfer) is handed over as it is and the next read gets a new one, which costs one
-   * allocation instead of an allocation and a copy; a shorter read is copied out, so that core never
-   * keeps a mostly empty 16 KiB buffer for a few bytes.
+   * Issues the next read unless delivery is paused or over. The read loop is a chain of reads
+   * settling into two handlers made once per connection, rather than an async function: an idle
+   * connection then keeps no suspended generator, its promise and its await closures.
    */
-  #takeRead(count: number): Uint8Array {
-    const buffer = this.#buffer;
-    if (count < buffer.byteLength) return buffer.slice(0, count);
-    this.#buffer = new Uint8Array(READ_BUFFER_BYTES);
-    return buffer;
+  #readNext(): void {
+    if (!this.#wantsData()) return;
+    const buffer = this.#recordBuffer ?? this.#quietBuffer;
+    this.#pendingBuffer = buffer;
+    let read: Promise<number | null>;
+    try {
+      read = this.#conn.read(buffer);
+    } catch (error) {
+      this.#onReadFailed(error);
+      return;
+    }
+    read.then(this.#onRead, this.#onReadFailed);
   }
 
-  #readFailed(error: unknown): void {
+  readonly #onRead = (count: number | null): void => {
+    const buffer = this.#pendingBuffer!;
+    if (this.#releasedBy) {
+      this.#pendingBuffer = undefined;
+      return;
+    }
+    if (count === null) {
+      this.#pendingBuffer = undefined;
+      this.#inboundDone = true;
+      this.#sink.end(true);
+      return;
+    }
+    // The buffer stays marked as in use while core takes what it holds: a resume() from inside the
+    // sink issues no read into it. Core may also pause or release there, which the next read honours.
+    if (count > 0) this.#deliver(buffer, count);
+    this.#pendingBuffer = undefined;
+    this.#readNext();
+  };
+
+  readonly #onReadFailed = (error: unknown): void => {
+    this.#pendingBuffer = undefined;
     this.#inboundDone = true;
     // Interrupted or BadResource from our own close(): the end was ours, not the peer's.
     if (this.#releasedBy) return;
     if (isTruncation(error)) this.#sink.end(false);
     else this.#sink.error(fromDenoError(error, 'read'));
+  };
+
+  /**
+   * Hands core what the last read gave. A full record buffer (every read of a bulk transfer) is
+   * given as it is and the next read gets a new one: one allocation, no copy, what a read() needs
+   * (it must hand the caller a chunk of its own). Lending it instead would spare a read(into) the
+   * allocation but cost every read() a copy, and only core knows which one waits. Anything shorter
+   * is lent from its buffer, which is read into again: core copies it once, straight into a
+   * waiting read(into)'s buffer, or into a chunk of exactly its size.
+   */
+  #deliver(buffer: Uint8Array, count: number): void {
+    if (buffer === this.#recordBuffer) {
+      if (count === RECORD_BYTES) {
+        this.#recordBuffer = new Uint8Array(RECORD_BYTES);
+        this.#sink.data(buffer);
+        return;
+      }
+      // A short record: the flow slowed down, and the next pending read need not pin 16 KiB.
+      if (count < QUIET_READ_BYTES) this.#recordBuffer = undefined;
+    } else if (count === QUIET_READ_BYTES) {
+      this.#recordBuffer = new Uint8Array(RECORD_BYTES);
+    }
+    this.#sink.borrowedData(buffer.subarray(0, count));
   }
 }
