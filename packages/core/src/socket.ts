@@ -7,7 +7,7 @@
  */
 import { assertSupported } from './connect.ts';
 import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
-import { Deferred, ignore, RESOLVED, rejected } from './deferred.ts';
+import { Deferred, ignore, LazyDeferred, RESOLVED, rejected } from './deferred.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
@@ -197,9 +197,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
   readonly #mode: SocketMode;
   readonly #startedAt = performance.now();
   #transport: Transport | undefined;
-  readonly #opened = new Deferred<SessionInfo>();
-  readonly #closed = new Deferred<CloseReport>();
-  readonly #connectionClosed = new Deferred<void>();
+  readonly #opened = new LazyDeferred<SessionInfo>();
+  readonly #closed = new LazyDeferred<CloseReport>();
+  readonly #connectionClosed = new LazyDeferred<void>();
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
