@@ -7,7 +7,7 @@ import { assertListenSupported } from './connect.ts';
 import { serverClosed, serverOpened } from './diagnostics.ts';
 import { isSecureSocketError, SecureSocketError } from './errors.ts';
 import { type ResolvedListenOptions, resolveListenOptions } from './options.ts';
-import { SecureSocket } from './socket.ts';
+import { SecureSocket, socketMode } from './socket.ts';
 import type { AcceptConnection, AcceptedConnection, Listener } from './transport.ts';
 import type {
   Capabilities,
@@ -110,10 +110,11 @@ class Server implements SecureServer {
       );
       return;
     }
-    const socket = new SecureSocket(this.#socketOptions, this.capabilities, {
-      role: 'server',
-      plaintext: this.#options.secureTransport === 'starttls',
-    });
+    const socket = new SecureSocket(
+      this.#socketOptions,
+      this.capabilities,
+      socketMode('server', this.#options.secureTransport === 'starttls'),
+    );
     this.#handshaking.add(socket);
     this.#live += 1;
     // A STARTTLS connection stays live in the socket startTls() returned.

@@ -43,8 +43,20 @@ const encoder = new TextEncoder();
 
 /** Which side of the connection a socket is, and whether it starts in plaintext (STARTTLS). */
 export interface SocketMode {
-  role: 'client' | 'server';
-  plaintext: boolean;
+  readonly role: 'client' | 'server';
+  readonly plaintext: boolean;
+}
+
+const MODES: readonly SocketMode[] = [
+  { role: 'client', plaintext: false },
+  { role: 'client', plaintext: true },
+  { role: 'server', plaintext: false },
+  { role: 'server', plaintext: true },
+].map((mode) => Object.freeze(mode as SocketMode));
+
+/** The mode, shared by every socket that has it (not one more object per connection). */
+export function socketMode(role: SocketMode['role'], plaintext: boolean): SocketMode {
+  return MODES[(role === 'server' ? 2 : 0) + (plaintext ? 1 : 0)]!;
 }
 
 /**
@@ -114,11 +126,22 @@ let reportTo: {
   ) => void;
 } & { data(socket: SecureSocket, chunk: Uint8Array, borrowed: boolean): void };
 
+/** SecureSocket's handlers for its read and write sides; set once, by its static block. */
+let hooksOf: {
+  pause(socket: SecureSocket): void;
+  resume(socket: SecureSocket): void;
+  writeTransport(socket: SecureSocket): Transport | undefined;
+  touch(socket: SecureSocket): void;
+  writeFailed(socket: SecureSocket, cause: unknown): SecureSocketError;
+  drained(socket: SecureSocket): void;
+};
+
 /**
- * The adapter's view of one socket: one small object whose methods every socket shares (four
- * closures per socket would cost more heap than most of the socket's own state).
+ * One small object per socket whose methods every socket shares (closures per socket would cost
+ * more heap than most of the socket's own state): the adapter's view of the socket (a TransportSink)
+ * and what the read and write sides call back into. The adapter only sees the TransportSink type.
  */
-class SocketSink implements TransportSink {
+class SocketSink implements TransportSink, Pacer, WriteHost {
   readonly #socket: SecureSocket;
 
   constructor(socket: SecureSocket) {
@@ -143,25 +166,6 @@ class SocketSink implements TransportSink {
 
   closed(): void {
     reportTo.closed(this.#socket);
-  }
-}
-
-/** SecureSocket's handlers for its read and write sides; set once, by its static block. */
-let hooksOf: {
-  pause(socket: SecureSocket): void;
-  resume(socket: SecureSocket): void;
-  writeTransport(socket: SecureSocket): Transport | undefined;
-  touch(socket: SecureSocket): void;
-  writeFailed(socket: SecureSocket, cause: unknown): SecureSocketError;
-  drained(socket: SecureSocket): void;
-};
-
-/** What the read and write sides call back into; shared methods, as SocketSink. */
-class SocketHooks implements Pacer, WriteHost {
-  readonly #socket: SecureSocket;
-
-  constructor(socket: SecureSocket) {
-    this.#socket = socket;
   }
 
   pause(): void {
@@ -203,9 +207,10 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
-  readonly #hooks = new SocketHooks(this);
-  readonly #reading = new ReadSide(this.#hooks);
-  readonly #writing = new WriteSide(this.#hooks);
+  /** The adapter's view of this socket, and its read and write sides' way back into it. */
+  readonly #sink = new SocketSink(this);
+  readonly #reading = new ReadSide(this.#sink);
+  readonly #writing = new WriteSide(this.#sink);
   #readShutLocally = false;
 
   // Close choreography.
@@ -241,9 +246,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #detached: SecureSocketError | undefined;
   /** The connection went on in the socket startTls() returned. */
   #upgraded = false;
-
-  /** The adapter's view of this socket. */
-  readonly #sink: TransportSink = new SocketSink(this);
 
   static {
     reportTo = {
@@ -685,7 +687,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#upgraded = true;
     this.#apply('upgraded');
     this.#finish();
-    const secure = new SecureSocket(options, this.capabilities, { role: this.#mode.role, plaintext: false });
+    const secure = new SecureSocket(options, this.capabilities, socketMode(this.#mode.role, false));
     void secure.connectionClosed.then(() => this.#connectionClosed.resolve());
     const client = this.#mode.role === 'client';
     return secure.establish(
