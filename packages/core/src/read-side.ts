@@ -69,7 +69,10 @@ export class ReadSide {
     if (this.done) return Promise.resolve(null);
     const reader = new PendingRead(into);
     if (this.#reader === undefined) this.#reader = reader;
-    else (this.#laterReaders ??= []).push(reader);
+    else {
+      this.#laterReaders ??= [];
+      this.#laterReaders.push(reader);
+    }
     if (this.#paused) this.resume();
     return reader.promise;
   }
@@ -144,7 +147,8 @@ export class ReadSide {
       if (count === rest.byteLength) return;
       rest = rest.subarray(count);
     }
-    (this.#inbound ??= []).push(borrowed ? new Uint8Array(rest) : rest);
+    this.#inbound ??= [];
+    this.#inbound.push(borrowed ? new Uint8Array(rest) : rest);
     this.#inboundBytes += rest.byteLength;
     if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && canPause) this.pause();
   }
@@ -159,7 +163,8 @@ export class ReadSide {
       this.bytesDiscarded += rest.byteLength;
       return;
     }
-    (this.#inbound ??= []).unshift(rest);
+    this.#inbound ??= [];
+    this.#inbound.unshift(rest);
     this.#inboundBytes += rest.byteLength;
   }
 

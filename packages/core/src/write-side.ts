@@ -53,7 +53,8 @@ export class WriteSide {
     if (chunk.byteLength === 0) return RESOLVED;
     if (!this.#busy && !this.#queue?.length) return this.#transmit(chunk) ?? RESOLVED;
     const done = new Deferred<void>();
-    (this.#queue ??= []).push({ chunk, done });
+    this.#queue ??= [];
+    this.#queue.push({ chunk, done });
     return done.promise;
   }
 
