@@ -47,7 +47,7 @@ export function rejected(error: SecureSocketError): Promise<never> {
 
 /**
  * A Deferred whose promise is made only when someone asks for it; until then only the outcome is
- * kept. A socket's `opened`, `closed` and `connectionClosed` are mostly never asked for on an idle
+ * kept. A socket's `opened` and `closed` are mostly never asked for on an idle
  * connection, and a pending promise with its two settle functions costs several times this object.
  * A rejection never counts as unhandled, as with Deferred.
  */

@@ -60,6 +60,17 @@ export function socketMode(role: SocketMode['role'], plaintext: boolean): Socket
 }
 
 /**
+ * Who keeps count of a server's sockets, told directly rather than through promises: two waiting
+ * promises and their reactions per accepted connection would cost more heap than the socket itself.
+ */
+export interface SocketOwner {
+  /** `socket` closed; its `closed` resolves with the report. */
+  socketClosed(socket: SecureSocket): void;
+  /** The connection is over: the socket closed and, when startTls() handed it on, the socket it became closed too. */
+  connectionClosed(): void;
+}
+
+/**
  * How establish() starts: a client's connect, a server's accepted connection (TCP is up), or the
  * handshake of startTls() over a connection a plaintext socket handed over.
  */
@@ -203,7 +214,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #transport: Transport | undefined;
   readonly #opened = new LazyDeferred<SessionInfo>();
   readonly #closed = new LazyDeferred<CloseReport>();
-  readonly #connectionClosed = new LazyDeferred<void>();
+  readonly #owner: SocketOwner | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -270,9 +281,15 @@ export class SecureSocket implements ShutdownableSecureSocket {
     };
   }
 
-  constructor(options: ResolvedSocketOptions, capabilities: Capabilities, mode: SocketMode) {
+  constructor(
+    options: ResolvedSocketOptions,
+    capabilities: Capabilities,
+    mode: SocketMode,
+    owner?: SocketOwner,
+  ) {
     this.#options = options;
     this.#mode = mode;
+    this.#owner = owner;
     this.capabilities = capabilities;
     socketOpened();
   }
@@ -287,14 +304,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   get closed(): Promise<CloseReport> {
     return this.#closed.promise;
-  }
-
-  /**
-   * Resolves once the connection is over: this socket closed and, when startTls() handed the
-   * connection on, the socket it became closed too. A server counts its live connections by it.
-   */
-  get connectionClosed(): Promise<void> {
-    return this.#connectionClosed.promise;
   }
 
   get readable(): ReadableStream<Uint8Array> {
@@ -687,8 +696,13 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#upgraded = true;
     this.#apply('upgraded');
     this.#finish();
-    const secure = new SecureSocket(options, this.capabilities, socketMode(this.#mode.role, false));
-    void secure.connectionClosed.then(() => this.#connectionClosed.resolve());
+    // The connection lives on in the new socket: its owner counts it there.
+    const secure = new SecureSocket(
+      options,
+      this.capabilities,
+      socketMode(this.#mode.role, false),
+      this.#owner,
+    );
     const client = this.#mode.role === 'client';
     return secure.establish(
       (context) =>
@@ -793,8 +807,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
     const error = this.#error ?? this.#letGoError;
     if (error) report.error = error;
     if (this.#upgraded) report.upgraded = true;
-    else this.#connectionClosed.resolve();
     this.#closed.resolve(report);
+    this.#owner?.socketClosed(this);
+    if (!this.#upgraded) this.#owner?.connectionClosed();
   }
 
   #apply(event: SocketEvent): void {
