@@ -6,7 +6,7 @@
  * TransportSink.
  */
 import { assertSupported } from './connect.ts';
-import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
+import { CLOSE_FLUSH_GRACE_MS, DEFAULT_CLOSE_TIMEOUT_MS, MAX_TIMEOUT_MS } from './constants.ts';
 import { Deferred, ignore, LazyDeferred, RESOLVED, rejected } from './deferred.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
@@ -129,6 +129,33 @@ function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(bytes);
 }
 
+/** What an open socket reads of its options. */
+type OpenSocketOptions = Pick<
+  ResolvedSocketOptions,
+  'allowHalfOpen' | 'truncation' | 'closeTimeoutMs' | 'idleTimeoutMs'
+>;
+
+const DEFAULT_OPEN_OPTIONS: OpenSocketOptions = Object.freeze({
+  allowHalfOpen: false,
+  truncation: 'error',
+  closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+  idleTimeoutMs: 0,
+});
+
+/**
+ * What an open TLS socket keeps of its options: one shared object when they are the defaults (most
+ * connections), rather than each connection keeping its whole resolved options (about 200 bytes).
+ */
+function openOptionsOf(options: ResolvedSocketOptions): OpenSocketOptions {
+  const defaults = DEFAULT_OPEN_OPTIONS;
+  const isDefault =
+    options.allowHalfOpen === defaults.allowHalfOpen &&
+    options.truncation === defaults.truncation &&
+    options.closeTimeoutMs === defaults.closeTimeoutMs &&
+    options.idleTimeoutMs === defaults.idleTimeoutMs;
+  return isDefault ? defaults : options;
+}
+
 /** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
 let reportTo: {
   [Event in Exclude<keyof TransportSink, 'data' | 'borrowedData'>]: (
@@ -208,7 +235,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
   readonly capabilities: Capabilities;
 
   #state: SocketState = 'connecting';
-  readonly #options: ResolvedSocketOptions;
+  #options: OpenSocketOptions;
+  /** Every option: kept while establishing and, on a plaintext socket, for startTls(). */
+  #resolved: ResolvedSocketOptions | undefined;
   readonly #mode: SocketMode;
   readonly #startedAt = performance.now();
   #transport: Transport | undefined;
@@ -288,6 +317,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     owner?: SocketOwner,
   ) {
     this.#options = options;
+    this.#resolved = options;
     this.#mode = mode;
     this.#owner = owner;
     this.capabilities = capabilities;
@@ -647,7 +677,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     let upgradeOptions: ResolvedSocketOptions;
     try {
-      upgradeOptions = resolveStartTlsOptions(this.#options, options, this.#mode.role);
+      upgradeOptions = resolveStartTlsOptions(this.#resolved!, options, this.#mode.role);
       if (this.#mode.role === 'client')
         assertSupported(upgradeOptions as ResolvedConnectOptions, this.capabilities);
     } catch (cause) {
@@ -869,7 +899,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   /** Runs the adapter's open() under the handshake timeout and the caller's signal. */
   async establish(open: OpenTransport, start: EstablishStart): Promise<this> {
-    const { handshakeTimeoutMs, signal } = this.#options;
+    const { handshakeTimeoutMs, signal } = this.#resolved!;
     if (start === 'accept') this.#apply(this.#mode.plaintext ? 'connectedPlaintext' : 'connected');
     if (start === 'upgrade') {
       this.#apply('connectedPlaintext');
@@ -948,7 +978,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     this.#opened.resolve(session);
     if (this.#reading.paused) this.#reading.pause();
-    const { signal, idleTimeoutMs } = this.#options;
+    const { signal, idleTimeoutMs } = this.#resolved!;
+    if (!this.#mode.plaintext) {
+      this.#options = openOptionsOf(this.#resolved!);
+      this.#resolved = undefined;
+    }
     if (signal) {
       const onAbort = (): void => this.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
