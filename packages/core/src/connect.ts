@@ -9,7 +9,7 @@ import {
   type ResolvedSocketOptions,
   resolveConnectOptions,
 } from './options.ts';
-import { SecureSocket } from './socket.ts';
+import { SecureSocket, socketMode } from './socket.ts';
 import type { OpenContext, OpenedTransport } from './transport.ts';
 import type { Capabilities, ConnectOptions, ShutdownableSecureSocket } from './types.ts';
 
@@ -92,9 +92,10 @@ export async function connectWith(
 ): Promise<ShutdownableSecureSocket> {
   const resolved = resolveConnectOptions(options);
   assertSupported(resolved, capabilities);
-  const socket = new SecureSocket(resolved, capabilities, {
-    role: 'client',
-    plaintext: resolved.secureTransport === 'starttls',
-  });
+  const socket = new SecureSocket(
+    resolved,
+    capabilities,
+    socketMode('client', resolved.secureTransport === 'starttls'),
+  );
   return socket.establish((context) => open(context, resolved), 'connect');
 }

@@ -40,11 +40,15 @@ export class ReadSide {
   done = false;
   /** What pending and later reads reject with, once the queue is empty. */
   error: SecureSocketError | undefined;
-  #inbound: Uint8Array[] = [];
+  /** Queued chunks, oldest first; made when the first chunk has to wait (an idle socket has none). */
+  #inbound: Uint8Array[] | undefined;
   /** finish() discarded the queue: bytes given back from now on are discarded too. */
   #discarding = false;
   #inboundBytes = 0;
-  #readers: PendingRead[] = [];
+  /** The read waiting first, if any: nearly always the only one, kept without an array. */
+  #reader: PendingRead | undefined;
+  /** Reads waiting behind #reader, in order; made only when a second read waits. */
+  #laterReaders: PendingRead[] | undefined;
   #paused = false;
   readonly #pacer: Pacer;
 
@@ -64,7 +68,11 @@ export class ReadSide {
     if (this.error) return rejected(this.error);
     if (this.done) return Promise.resolve(null);
     const reader = new PendingRead(into);
-    this.#readers.push(reader);
+    if (this.#reader === undefined) this.#reader = reader;
+    else {
+      this.#laterReaders ??= [];
+      this.#laterReaders.push(reader);
+    }
     if (this.#paused) this.resume();
     return reader.promise;
   }
@@ -77,7 +85,7 @@ export class ReadSide {
     if (this.#inboundBytes === 0) return undefined;
     let taken: Uint8Array;
     if (into === undefined) {
-      taken = this.#inbound.shift()!;
+      taken = this.#inbound!.shift()!;
       this.#inboundBytes -= taken.byteLength;
     } else {
       taken = this.#fillFromQueue(into);
@@ -91,7 +99,7 @@ export class ReadSide {
    * bytes in a buffer of their own (the rest stays queued). Undefined when nothing is queued.
    */
   takeChunk(most?: number): Uint8Array | undefined {
-    const head = this.#inbound[0];
+    const head = this.#inbound?.[0];
     if (head === undefined) return undefined;
     return most === undefined || head.byteLength <= most
       ? this.takeQueued()
@@ -100,7 +108,7 @@ export class ReadSide {
 
   /** Copies queued bytes into `into`, as many as fit, across chunks; a chunk copied in part stays queued. */
   #fillFromQueue(into: Uint8Array): Uint8Array {
-    const inbound = this.#inbound;
+    const inbound = this.#inbound!;
     let filled = 0;
     while (filled < into.byteLength && inbound.length > 0) {
       const head = inbound[0]!;
@@ -127,7 +135,7 @@ export class ReadSide {
     }
     this.bytesRead += chunk.byteLength;
     let rest = chunk;
-    for (let reader = this.#readers.shift(); reader; reader = this.#readers.shift()) {
+    for (let reader = this.#nextReader(); reader; reader = this.#nextReader()) {
       const into = reader.into;
       if (into === undefined) {
         reader.resolve(borrowed ? new Uint8Array(rest) : rest);
@@ -139,6 +147,7 @@ export class ReadSide {
       if (count === rest.byteLength) return;
       rest = rest.subarray(count);
     }
+    this.#inbound ??= [];
     this.#inbound.push(borrowed ? new Uint8Array(rest) : rest);
     this.#inboundBytes += rest.byteLength;
     if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && canPause) this.pause();
@@ -154,6 +163,7 @@ export class ReadSide {
       this.bytesDiscarded += rest.byteLength;
       return;
     }
+    this.#inbound ??= [];
     this.#inbound.unshift(rest);
     this.#inboundBytes += rest.byteLength;
   }
@@ -166,12 +176,10 @@ export class ReadSide {
       // Received but never handed over: it moves from the read count to the discarded count.
       this.bytesRead -= this.#inboundBytes;
       this.bytesDiscarded += this.#inboundBytes;
-      this.#inbound = [];
+      this.#inbound = undefined;
       this.#inboundBytes = 0;
     }
-    const readers = this.#readers;
-    this.#readers = [];
-    for (const reader of readers) {
+    for (const reader of this.#takeReaders()) {
       if (this.error) reader.reject(this.error);
       else reader.resolve(null);
     }
@@ -180,9 +188,7 @@ export class ReadSide {
 
   /** Rejects the reads waiting now, and only those (startTls() detaching the socket). */
   rejectWaiting(error: SecureSocketError): void {
-    const readers = this.#readers;
-    this.#readers = [];
-    for (const reader of readers) reader.reject(error);
+    for (const reader of this.#takeReaders()) reader.reject(error);
   }
 
   /** The bytes received and never read, as one buffer, taken out of the queue and of the read count. */
@@ -190,14 +196,31 @@ export class ReadSide {
     if (this.#inboundBytes === 0) return undefined;
     const unread = new Uint8Array(this.#inboundBytes);
     let offset = 0;
-    for (const chunk of this.#inbound) {
+    for (const chunk of this.#inbound!) {
       unread.set(chunk, offset);
       offset += chunk.byteLength;
     }
     this.bytesRead -= this.#inboundBytes;
-    this.#inbound = [];
+    this.#inbound = undefined;
     this.#inboundBytes = 0;
     return unread;
+  }
+
+  /** The read that waited longest, taken out of the waiting ones. */
+  #nextReader(): PendingRead | undefined {
+    const reader = this.#reader;
+    if (reader !== undefined) this.#reader = this.#laterReaders?.shift();
+    return reader;
+  }
+
+  /** Every waiting read, in order, taken out of the waiting ones. */
+  #takeReaders(): PendingRead[] {
+    const first = this.#reader;
+    if (first === undefined) return [];
+    const readers = this.#laterReaders ?? [];
+    readers.unshift(first);
+    this.#reader = this.#laterReaders = undefined;
+    return readers;
   }
 
   pause(): void {

@@ -7,7 +7,7 @@ import { assertListenSupported } from './connect.ts';
 import { serverClosed, serverOpened } from './diagnostics.ts';
 import { isSecureSocketError, SecureSocketError } from './errors.ts';
 import { type ResolvedListenOptions, resolveListenOptions } from './options.ts';
-import { SecureSocket } from './socket.ts';
+import { SecureSocket, type SocketOwner, socketMode } from './socket.ts';
 import type { AcceptConnection, AcceptedConnection, Listener } from './transport.ts';
 import type {
   Capabilities,
@@ -63,6 +63,17 @@ class Server implements SecureServer {
   /** Accepted sockets not closed yet, handed out or not. */
   #live = 0;
   #onAbort: (() => void) | undefined;
+  /** What every accepted socket reports its end to (one object per server, not closures per socket). */
+  readonly #owner: SocketOwner = {
+    socketClosed: (socket) => {
+      const queued = this.#ready.indexOf(socket);
+      if (queued >= 0) this.#ready.splice(queued, 1);
+    },
+    // A STARTTLS connection stays live in the socket startTls() returned.
+    connectionClosed: () => {
+      this.#live -= 1;
+    },
+  };
 
   constructor(
     options: ResolvedListenOptions,
@@ -110,20 +121,14 @@ class Server implements SecureServer {
       );
       return;
     }
-    const socket = new SecureSocket(this.#socketOptions, this.capabilities, {
-      role: 'server',
-      plaintext: this.#options.secureTransport === 'starttls',
-    });
+    const socket = new SecureSocket(
+      this.#socketOptions,
+      this.capabilities,
+      socketMode('server', this.#options.secureTransport === 'starttls'),
+      this.#owner,
+    );
     this.#handshaking.add(socket);
     this.#live += 1;
-    // A STARTTLS connection stays live in the socket startTls() returned.
-    void socket.connectionClosed.then(() => {
-      this.#live -= 1;
-    });
-    void socket.closed.then(() => {
-      const queued = this.#ready.indexOf(socket);
-      if (queued >= 0) this.#ready.splice(queued, 1);
-    });
     socket.establish(connection.open, 'accept').then(
       () => {
         this.#handshaking.delete(socket);
@@ -156,7 +161,8 @@ class Server implements SecureServer {
     }
     const waiter = this.#waiting.shift();
     if (waiter) waiter({ value: socket, done: false });
-    else this.#ready.push(socket);
+    // One that closed since its handshake already told the owner: it must not wait in the queue.
+    else if (socket.state !== 'closed') this.#ready.push(socket);
   }
 
   #handOver(socket: SecureSocket, onSocket: SocketHandler): void {

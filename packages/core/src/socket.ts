@@ -6,8 +6,8 @@
  * TransportSink.
  */
 import { assertSupported } from './connect.ts';
-import { CLOSE_FLUSH_GRACE_MS, MAX_TIMEOUT_MS } from './constants.ts';
-import { Deferred, ignore, RESOLVED, rejected } from './deferred.ts';
+import { CLOSE_FLUSH_GRACE_MS, DEFAULT_CLOSE_TIMEOUT_MS, MAX_TIMEOUT_MS } from './constants.ts';
+import { Deferred, ignore, LazyDeferred, RESOLVED, rejected } from './deferred.ts';
 import { socketClosed, socketOpened } from './diagnostics.ts';
 import { type ErrorPhase, isSecureSocketError, SecureSocketError } from './errors.ts';
 import { errorCodeForNative } from './native-codes.ts';
@@ -43,8 +43,31 @@ const encoder = new TextEncoder();
 
 /** Which side of the connection a socket is, and whether it starts in plaintext (STARTTLS). */
 export interface SocketMode {
-  role: 'client' | 'server';
-  plaintext: boolean;
+  readonly role: 'client' | 'server';
+  readonly plaintext: boolean;
+}
+
+const MODES: readonly SocketMode[] = [
+  { role: 'client', plaintext: false },
+  { role: 'client', plaintext: true },
+  { role: 'server', plaintext: false },
+  { role: 'server', plaintext: true },
+].map((mode) => Object.freeze(mode as SocketMode));
+
+/** The mode, shared by every socket that has it (not one more object per connection). */
+export function socketMode(role: SocketMode['role'], plaintext: boolean): SocketMode {
+  return MODES[(role === 'server' ? 2 : 0) + (plaintext ? 1 : 0)]!;
+}
+
+/**
+ * Who keeps count of a server's sockets, told directly rather than through promises: two waiting
+ * promises and their reactions per accepted connection would cost more heap than the socket itself.
+ */
+export interface SocketOwner {
+  /** `socket` closed; its `closed` resolves with the report. */
+  socketClosed(socket: SecureSocket): void;
+  /** The connection is over: the socket closed and, when startTls() handed it on, the socket it became closed too. */
+  connectionClosed(): void;
 }
 
 /**
@@ -106,6 +129,33 @@ function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(bytes);
 }
 
+/** What an open socket reads of its options. */
+type OpenSocketOptions = Pick<
+  ResolvedSocketOptions,
+  'allowHalfOpen' | 'truncation' | 'closeTimeoutMs' | 'idleTimeoutMs'
+>;
+
+const DEFAULT_OPEN_OPTIONS: OpenSocketOptions = Object.freeze({
+  allowHalfOpen: false,
+  truncation: 'error',
+  closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+  idleTimeoutMs: 0,
+});
+
+/**
+ * What an open TLS socket keeps of its options: one shared object when they are the defaults (most
+ * connections), rather than each connection keeping its whole resolved options (about 200 bytes).
+ */
+function openOptionsOf(options: ResolvedSocketOptions): OpenSocketOptions {
+  const defaults = DEFAULT_OPEN_OPTIONS;
+  const isDefault =
+    options.allowHalfOpen === defaults.allowHalfOpen &&
+    options.truncation === defaults.truncation &&
+    options.closeTimeoutMs === defaults.closeTimeoutMs &&
+    options.idleTimeoutMs === defaults.idleTimeoutMs;
+  return isDefault ? defaults : options;
+}
+
 /** SecureSocket's handlers for what its adapter reports; set once, by its static block. */
 let reportTo: {
   [Event in Exclude<keyof TransportSink, 'data' | 'borrowedData'>]: (
@@ -114,11 +164,22 @@ let reportTo: {
   ) => void;
 } & { data(socket: SecureSocket, chunk: Uint8Array, borrowed: boolean): void };
 
+/** SecureSocket's handlers for its read and write sides; set once, by its static block. */
+let hooksOf: {
+  pause(socket: SecureSocket): void;
+  resume(socket: SecureSocket): void;
+  writeTransport(socket: SecureSocket): Transport | undefined;
+  touch(socket: SecureSocket): void;
+  writeFailed(socket: SecureSocket, cause: unknown): SecureSocketError;
+  drained(socket: SecureSocket): void;
+};
+
 /**
- * The adapter's view of one socket: one small object whose methods every socket shares (four
- * closures per socket would cost more heap than most of the socket's own state).
+ * One small object per socket whose methods every socket shares (closures per socket would cost
+ * more heap than most of the socket's own state): the adapter's view of the socket (a TransportSink)
+ * and what the read and write sides call back into. The adapter only sees the TransportSink type.
  */
-class SocketSink implements TransportSink {
+class SocketSink implements TransportSink, Pacer, WriteHost {
   readonly #socket: SecureSocket;
 
   constructor(socket: SecureSocket) {
@@ -143,25 +204,6 @@ class SocketSink implements TransportSink {
 
   closed(): void {
     reportTo.closed(this.#socket);
-  }
-}
-
-/** SecureSocket's handlers for its read and write sides; set once, by its static block. */
-let hooksOf: {
-  pause(socket: SecureSocket): void;
-  resume(socket: SecureSocket): void;
-  writeTransport(socket: SecureSocket): Transport | undefined;
-  touch(socket: SecureSocket): void;
-  writeFailed(socket: SecureSocket, cause: unknown): SecureSocketError;
-  drained(socket: SecureSocket): void;
-};
-
-/** What the read and write sides call back into; shared methods, as SocketSink. */
-class SocketHooks implements Pacer, WriteHost {
-  readonly #socket: SecureSocket;
-
-  constructor(socket: SecureSocket) {
-    this.#socket = socket;
   }
 
   pause(): void {
@@ -193,19 +235,22 @@ export class SecureSocket implements ShutdownableSecureSocket {
   readonly capabilities: Capabilities;
 
   #state: SocketState = 'connecting';
-  readonly #options: ResolvedSocketOptions;
+  #options: OpenSocketOptions;
+  /** Every option: kept while establishing and, on a plaintext socket, for startTls(). */
+  #resolved: ResolvedSocketOptions | undefined;
   readonly #mode: SocketMode;
   readonly #startedAt = performance.now();
   #transport: Transport | undefined;
-  readonly #opened = new Deferred<SessionInfo>();
-  readonly #closed = new Deferred<CloseReport>();
-  readonly #connectionClosed = new Deferred<void>();
+  readonly #opened = new LazyDeferred<SessionInfo>();
+  readonly #closed = new LazyDeferred<CloseReport>();
+  readonly #owner: SocketOwner | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
-  readonly #hooks = new SocketHooks(this);
-  readonly #reading = new ReadSide(this.#hooks);
-  readonly #writing = new WriteSide(this.#hooks);
+  /** The adapter's view of this socket, and its read and write sides' way back into it. */
+  readonly #sink = new SocketSink(this);
+  readonly #reading = new ReadSide(this.#sink);
+  readonly #writing = new WriteSide(this.#sink);
   #readShutLocally = false;
 
   // Close choreography.
@@ -242,9 +287,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
   /** The connection went on in the socket startTls() returned. */
   #upgraded = false;
 
-  /** The adapter's view of this socket. */
-  readonly #sink: TransportSink = new SocketSink(this);
-
   static {
     reportTo = {
       data: (socket, chunk, borrowed) => socket.#receive(chunk, borrowed),
@@ -268,9 +310,16 @@ export class SecureSocket implements ShutdownableSecureSocket {
     };
   }
 
-  constructor(options: ResolvedSocketOptions, capabilities: Capabilities, mode: SocketMode) {
+  constructor(
+    options: ResolvedSocketOptions,
+    capabilities: Capabilities,
+    mode: SocketMode,
+    owner?: SocketOwner,
+  ) {
     this.#options = options;
+    this.#resolved = options;
     this.#mode = mode;
+    this.#owner = owner;
     this.capabilities = capabilities;
     socketOpened();
   }
@@ -285,14 +334,6 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   get closed(): Promise<CloseReport> {
     return this.#closed.promise;
-  }
-
-  /**
-   * Resolves once the connection is over: this socket closed and, when startTls() handed the
-   * connection on, the socket it became closed too. A server counts its live connections by it.
-   */
-  get connectionClosed(): Promise<void> {
-    return this.#connectionClosed.promise;
   }
 
   get readable(): ReadableStream<Uint8Array> {
@@ -636,7 +677,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     let upgradeOptions: ResolvedSocketOptions;
     try {
-      upgradeOptions = resolveStartTlsOptions(this.#options, options, this.#mode.role);
+      upgradeOptions = resolveStartTlsOptions(this.#resolved!, options, this.#mode.role);
       if (this.#mode.role === 'client')
         assertSupported(upgradeOptions as ResolvedConnectOptions, this.capabilities);
     } catch (cause) {
@@ -685,8 +726,13 @@ export class SecureSocket implements ShutdownableSecureSocket {
     this.#upgraded = true;
     this.#apply('upgraded');
     this.#finish();
-    const secure = new SecureSocket(options, this.capabilities, { role: this.#mode.role, plaintext: false });
-    void secure.connectionClosed.then(() => this.#connectionClosed.resolve());
+    // The connection lives on in the new socket: its owner counts it there.
+    const secure = new SecureSocket(
+      options,
+      this.capabilities,
+      socketMode(this.#mode.role, false),
+      this.#owner,
+    );
     const client = this.#mode.role === 'client';
     return secure.establish(
       (context) =>
@@ -791,8 +837,9 @@ export class SecureSocket implements ShutdownableSecureSocket {
     const error = this.#error ?? this.#letGoError;
     if (error) report.error = error;
     if (this.#upgraded) report.upgraded = true;
-    else this.#connectionClosed.resolve();
     this.#closed.resolve(report);
+    this.#owner?.socketClosed(this);
+    if (!this.#upgraded) this.#owner?.connectionClosed();
   }
 
   #apply(event: SocketEvent): void {
@@ -852,7 +899,7 @@ export class SecureSocket implements ShutdownableSecureSocket {
 
   /** Runs the adapter's open() under the handshake timeout and the caller's signal. */
   async establish(open: OpenTransport, start: EstablishStart): Promise<this> {
-    const { handshakeTimeoutMs, signal } = this.#options;
+    const { handshakeTimeoutMs, signal } = this.#resolved!;
     if (start === 'accept') this.#apply(this.#mode.plaintext ? 'connectedPlaintext' : 'connected');
     if (start === 'upgrade') {
       this.#apply('connectedPlaintext');
@@ -931,7 +978,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     }
     this.#opened.resolve(session);
     if (this.#reading.paused) this.#reading.pause();
-    const { signal, idleTimeoutMs } = this.#options;
+    const { signal, idleTimeoutMs } = this.#resolved!;
+    if (!this.#mode.plaintext) {
+      this.#options = openOptionsOf(this.#resolved!);
+      this.#resolved = undefined;
+    }
     if (signal) {
       const onAbort = (): void => this.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });

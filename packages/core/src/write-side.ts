@@ -27,7 +27,8 @@ interface PendingWrite {
 export class WriteSide {
   /** Plaintext handed to the runtime for sending. */
   bytesWritten = 0;
-  #queue: PendingWrite[] = [];
+  /** Writes waiting behind the one in flight; made when the first write has to wait. */
+  #queue: PendingWrite[] | undefined;
   #busy = false;
   /** The write the runtime is still taking (it pushed back). */
   #inFlight: Deferred<void> | undefined;
@@ -39,19 +40,20 @@ export class WriteSide {
 
   /** A chunk is queued or in flight. */
   get pending(): boolean {
-    return this.#inFlight !== undefined || this.#queue.length > 0;
+    return this.#inFlight !== undefined || (this.#queue !== undefined && this.#queue.length > 0);
   }
 
   /** The promise of the last chunk still pending, if any. */
   get last(): Promise<void> | undefined {
-    return this.#inFlight?.promise ?? this.#queue.at(-1)?.done.promise;
+    return this.#inFlight?.promise ?? this.#queue?.at(-1)?.done.promise;
   }
 
   /** Writes `chunk` behind every earlier one; the socket has checked that writing is allowed. */
   write(chunk: Uint8Array): Promise<void> {
     if (chunk.byteLength === 0) return RESOLVED;
-    if (!this.#busy && this.#queue.length === 0) return this.#transmit(chunk) ?? RESOLVED;
+    if (!this.#busy && !this.#queue?.length) return this.#transmit(chunk) ?? RESOLVED;
     const done = new Deferred<void>();
+    this.#queue ??= [];
     this.#queue.push({ chunk, done });
     return done.promise;
   }
@@ -59,7 +61,7 @@ export class WriteSide {
   /** Hands queued chunks over while the runtime takes them; tells the socket once none is left. */
   pump(): void {
     while (!this.#busy && this.#host.writeTransport()) {
-      const next = this.#queue.shift();
+      const next = this.#queue?.shift();
       if (!next) break;
       const accepted = this.#transmit(next.chunk);
       if (accepted)
@@ -69,15 +71,15 @@ export class WriteSide {
         );
       else next.done.resolve();
     }
-    if (!this.#busy && this.#queue.length === 0) this.#host.drained();
+    if (!this.#busy && !this.#queue?.length) this.#host.drained();
   }
 
   /** Rejects every pending write with `error`; late word from the runtime changes nothing after it. */
   rejectAll(error: SecureSocketError): void {
     this.#inFlight?.reject(error);
     this.#inFlight = undefined;
-    const waiting = this.#queue;
-    this.#queue = [];
+    const waiting = this.#queue ?? [];
+    this.#queue = undefined;
     for (const write of waiting) write.done.reject(error);
   }
 

@@ -331,6 +331,28 @@ describe('listenWith', () => {
     await server.close();
   });
 
+  it('a closed connection frees its place under maxConnections', async () => {
+    const listener = memoryListener();
+    const server = await listenWith(
+      { cert: CERT, key: KEY, maxConnections: 1, onError: () => {} },
+      FULL_CAPABILITIES,
+      listener.start,
+    );
+    const iterator = server[Symbol.asyncIterator]();
+    const first = listener.connectPeer();
+    const taken = (await iterator.next()).value as ShutdownableSecureSocket;
+    listener.connectPeer();
+    expect(listener.refused()).toBe(1);
+    first.closeNotify();
+    await taken.close();
+    listener.connectPeer();
+    expect(listener.refused()).toBe(1);
+    const second = (await iterator.next()).value as ShutdownableSecureSocket;
+    expect(second.state).toBe('open');
+    second.abort();
+    await server.close();
+  });
+
   it('closes the sockets still queued when the server closes, and refuses connections after', async () => {
     const listener = memoryListener();
     const server = await listenWith({ cert: CERT, key: KEY }, FULL_CAPABILITIES, listener.start);

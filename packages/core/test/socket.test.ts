@@ -381,6 +381,24 @@ describe('reading', () => {
     socket.abort();
   });
 
+  it('serves several waiting reads in the order they were made, and ends them all together', async () => {
+    const { socket, peer } = await openSocket();
+    const waiting = [socket.read(), socket.read(new Uint8Array(2)), socket.read()];
+    peer.send(bytes(1, 1));
+    peer.send(bytes(3, 2));
+    const [first, second, third] = await Promise.all(waiting);
+    expect(Array.from(first!)).toEqual([1]);
+    expect(Array.from(second!)).toEqual([2, 2]);
+    expect(Array.from(third!)).toEqual([2]);
+    const ending = [socket.read(), socket.read(), socket.read()];
+    peer.closeNotify();
+    expect(await Promise.all(ending)).toEqual([null, null, null]);
+    const failing = await openSocket();
+    const rejected = [failing.socket.read(), failing.socket.read(new Uint8Array(1)), failing.socket.read()];
+    failing.peer.reset();
+    for (const read of rejected) await expect(read).rejects.toMatchObject({ code: 'ERR_CONNECTION_RESET' });
+  });
+
   it('shutdown("write") from inside a read loop loses nothing', async () => {
     const { socket, peer } = await openSocket({ allowHalfOpen: true });
     const sent = 64;
@@ -528,6 +546,18 @@ describe('resources', () => {
     failed.peer.reset();
     expect((await failed.socket.closed).error?.code).toBe('ERR_CONNECTION_RESET');
     expect(liveResources().sockets).toBe(before);
+  });
+
+  it('opened and closed first asked for after the end still give the outcome, as one promise each', async () => {
+    const { socket, peer } = await openSocket();
+    peer.closeNotify();
+    await socket.close();
+    await settle();
+    const closed = socket.closed;
+    expect(socket.closed).toBe(closed);
+    expect((await closed).closeNotifyReceived).toBe(true);
+    expect((await socket.opened).protocol).toBe('TLSv1.3');
+    expect(socket.opened).toBe(socket.opened);
   });
 
   it('no unhandled rejection when the application ignores every promise', async () => {
