@@ -68,8 +68,12 @@
  *   serves clients and TLS 1.3-only servers. test/truncation.test.ts pins the facts. If the raw half
  *   stops seeing the hello, the handshake fails and if the key log stops opening the peer's first
  *   encrypted record the read fails, both with ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
- * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust
- *   anchors are loaded once up front (tls-options.ts) so bad ones still fail connect() and listen().
+ * - upgradeTLS builds a TLS context per connection from inline `tls` options (about 50 µs of CPU),
+ *   after TCP is up, but shares a native context passed as `tls.secureContext`: a node:tls
+ *   SecureContext's undocumented `context` field (test/shared-context.test.ts pins it; without it
+ *   connect() fails with ERR_RUNTIME_UNSUPPORTED). A client builds one per configuration, which also
+ *   refuses bad certificates, keys and trust anchors before a socket opens; a server's are loaded
+ *   once up front (tls-options.ts), so bad ones still fail listen().
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
  *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
  * - A bare FIN from the peer after our own FIN (shutdown() sent it) skips the `end` handler: only
@@ -273,7 +277,8 @@ export class BunConnection implements Transport {
   #phase: Phase = 'connecting';
   /** The TLS half of the upgraded socket: every read, write and close goes through it. */
   #socket: Socket<BunConnection> | undefined;
-  readonly #tls: TLSOptions;
+  /** Until upgradeTLS took it. */
+  #tls: TLSOptions | undefined;
   readonly #records = new PeerRecords();
   readonly #keyLog = new KeyLog();
   /** PeerRecords.encryptedRecords when the handshake finished. */
@@ -368,10 +373,11 @@ export class BunConnection implements Transport {
     try {
       const [, tls] = socket.upgradeTLS<BunConnection>({
         data: this,
-        tls: this.#tls,
+        tls: this.#tls!,
         socket: BunConnection.#tlsEvents,
       });
       this.#socket = tls;
+      this.#tls = undefined;
     } catch (error) {
       // The options were loaded once up front (tls-options.ts): whatever still fails is this connection's.
       socket.terminate();
