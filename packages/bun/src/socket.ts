@@ -133,7 +133,7 @@ import { PartialWrite } from './partial-write.ts';
 import { sessionOf } from './session.ts';
 import { PeerRecords } from './truncation/peer-records.ts';
 import { aeadSuiteOf } from './truncation/record-crypto.ts';
-import { closeNotifyVerdict, KeyLog } from './truncation/verdict.ts';
+import { closeNotifyVerdict, KeyLog, prepareVerdict } from './truncation/verdict.ts';
 
 export interface ConnectionSettings {
   side: 'client' | 'server';
@@ -201,7 +201,7 @@ export class BunConnection implements Transport {
     },
     // Not in Bun's typings: each NSS key log line, as BoringSSL derives the secret.
     keylog(socket: Socket<BunConnection>, line: Uint8Array | string) {
-      socket.data.#keyLog.add(typeof line === 'string' ? line : keyLogDecoder.decode(line));
+      socket.data.#keyLogged(typeof line === 'string' ? line : keyLogDecoder.decode(line));
     },
   } satisfies SocketHandler<BunConnection> & Record<'keylog', unknown>;
 
@@ -280,7 +280,7 @@ export class BunConnection implements Transport {
   /** Until upgradeTLS took it. */
   #tls: TLSOptions | undefined;
   readonly #records = new PeerRecords();
-  readonly #keyLog = new KeyLog();
+  readonly #keyLog: KeyLog;
   /** PeerRecords.encryptedRecords when the handshake finished. */
   #encryptedAtHandshake = 0;
   /** Read at the handshake: once Bun closed the socket, its getters answer nothing. */
@@ -295,6 +295,7 @@ export class BunConnection implements Transport {
   constructor(context: OpenContext, settings: ConnectionSettings, tls: TLSOptions) {
     this.#sink = context.sink;
     this.#settings = settings;
+    this.#keyLog = new KeyLog(settings.side);
     this.#tls = tls;
     this.opened = new Promise<OpenedTransport>((resolve, reject) => {
       const giveUp = (): void => this.#abandon(fromBunError(context.signal.reason, 'handshake'));
@@ -410,6 +411,8 @@ export class BunConnection implements Transport {
       protocol: socket.getTLSVersion() === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
       suite: aeadSuiteOf(socket.getCipher().standardName),
     };
+    if (this.#negotiated.protocol === 'TLSv1.3')
+      prepareVerdict(this.#keyLog, this.#settings.side, this.#negotiated.suite);
     const servername = this.#settings.servername ?? (socket.getServername() || null);
     this.#endAttempt()?.resolve({ transport: this, session: sessionOf(socket, servername) });
   }
@@ -428,6 +431,19 @@ export class BunConnection implements Transport {
     const chainVerified = (success && socket.authorized) || isHostnameVerdict(authorizationError);
     if (!chainVerified) return failed();
     return checkServerIdentity(verifyAddress, socket.getPeerCertificate()) ?? null;
+  }
+
+  /** Bun 1.4.5 logs the application traffic secrets after the `handshake` handler ran (measured). */
+  #keyLogged(line: string): void {
+    this.#keyLog.add(line);
+    if (this.#phase === 'open') this.#prepareVerdict();
+  }
+
+  /** Derives the peer's keys once they are logged and the suite is known, before the peer can close. */
+  #prepareVerdict(): void {
+    const negotiated = this.#negotiated!;
+    if (negotiated.protocol === 'TLSv1.3')
+      prepareVerdict(this.#keyLog, this.#settings.side, negotiated.suite);
   }
 
   #drained(): void {
