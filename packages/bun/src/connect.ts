@@ -7,12 +7,12 @@ import {
   type ShutdownableSecureSocket,
   serverNameIndication,
 } from '@closenotify/core';
-import type { Socket } from 'bun';
+import type { Socket, TLSOptions } from 'bun';
 import { capabilities } from './capabilities.ts';
 import { assertBunRuntime, fromBunError } from './errors.ts';
 import { BunPlaintext } from './plaintext.ts';
 import { BunConnection, type ConnectionSettings } from './socket.ts';
-import { assertLoadable, clientTlsOptions } from './tls-options.ts';
+import { clientTlsOptions } from './tls-options.ts';
 
 /** A STARTTLS socket's raw half routes to the TLS connection once it upgraded (plaintext.ts). */
 const plaintextHandlers = BunPlaintext.connectHandlers(BunConnection.rawEvents);
@@ -26,10 +26,14 @@ export async function connect(options: ConnectOptions): Promise<ShutdownableSecu
   assertBunRuntime('connect');
   return connectWith(options, capabilities, (context, resolved) => {
     if (resolved.secureTransport === 'starttls') return connectPlaintext(context, resolved);
-    const tls = clientTlsOptions(resolved);
+    let tls: TLSOptions;
+    try {
+      tls = clientTlsOptions(resolved);
+    } catch (error) {
+      return Promise.reject(fromBunError(error, 'connect'));
+    }
     const connection = new BunConnection(context, clientSettings(resolved), tls);
     try {
-      assertLoadable(tls);
       Bun.connect({
         hostname: resolved.hostname,
         port: resolved.port,
@@ -71,9 +75,9 @@ function startClientTls(
   context: OpenContext,
   resolved: ResolvedConnectOptions,
 ): Promise<OpenedTransport> {
-  const tls = clientTlsOptions(resolved);
+  let tls: TLSOptions;
   try {
-    assertLoadable(tls);
+    tls = clientTlsOptions(resolved);
   } catch (error) {
     raw.terminate();
     return Promise.reject(fromBunError(error, 'handshake'));

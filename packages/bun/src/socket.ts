@@ -68,8 +68,12 @@
  *   serves clients and TLS 1.3-only servers. test/truncation.test.ts pins the facts. If the raw half
  *   stops seeing the hello, the handshake fails and if the key log stops opening the peer's first
  *   encrypted record the read fails, both with ERR_TRUNCATION_CHECK_FAILED, never a guess. `truncation.*`, `server.truncation.fin`.
- * - upgradeTLS builds its TLS context per connection, after TCP is up: certificates, keys and trust
- *   anchors are loaded once up front (tls-options.ts) so bad ones still fail connect() and listen().
+ * - upgradeTLS builds a TLS context per connection from inline `tls` options (about 50 µs of CPU),
+ *   after TCP is up, but shares a native context passed as `tls.secureContext`: a node:tls
+ *   SecureContext's undocumented `context` field (test/shared-context.test.ts pins it; without it
+ *   connect() fails with ERR_RUNTIME_UNSUPPORTED). A client builds one per configuration, which also
+ *   refuses bad certificates, keys and trust anchors before a socket opens; a server's are loaded
+ *   once up front (tls-options.ts), so bad ones still fail listen().
  * - Bun closes the socket on the peer's FIN unless `allowHalfOpen`: always set, core decides when
  *   to answer the peer's close_notify. `peer-close.half-open`, `peer-close.answers`.
  * - A bare FIN from the peer after our own FIN (shutdown() sent it) skips the `end` handler: only
@@ -129,7 +133,7 @@ import { PartialWrite } from './partial-write.ts';
 import { sessionOf } from './session.ts';
 import { PeerRecords } from './truncation/peer-records.ts';
 import { aeadSuiteOf } from './truncation/record-crypto.ts';
-import { closeNotifyVerdict, KeyLog } from './truncation/verdict.ts';
+import { closeNotifyVerdict, KeyLog, prepareVerdict } from './truncation/verdict.ts';
 
 export interface ConnectionSettings {
   side: 'client' | 'server';
@@ -197,7 +201,7 @@ export class BunConnection implements Transport {
     },
     // Not in Bun's typings: each NSS key log line, as BoringSSL derives the secret.
     keylog(socket: Socket<BunConnection>, line: Uint8Array | string) {
-      socket.data.#keyLog.add(typeof line === 'string' ? line : keyLogDecoder.decode(line));
+      socket.data.#keyLogged(typeof line === 'string' ? line : keyLogDecoder.decode(line));
     },
   } satisfies SocketHandler<BunConnection> & Record<'keylog', unknown>;
 
@@ -273,9 +277,10 @@ export class BunConnection implements Transport {
   #phase: Phase = 'connecting';
   /** The TLS half of the upgraded socket: every read, write and close goes through it. */
   #socket: Socket<BunConnection> | undefined;
-  readonly #tls: TLSOptions;
+  /** Until upgradeTLS took it. */
+  #tls: TLSOptions | undefined;
   readonly #records = new PeerRecords();
-  readonly #keyLog = new KeyLog();
+  readonly #keyLog: KeyLog;
   /** PeerRecords.encryptedRecords when the handshake finished. */
   #encryptedAtHandshake = 0;
   /** Read at the handshake: once Bun closed the socket, its getters answer nothing. */
@@ -290,6 +295,7 @@ export class BunConnection implements Transport {
   constructor(context: OpenContext, settings: ConnectionSettings, tls: TLSOptions) {
     this.#sink = context.sink;
     this.#settings = settings;
+    this.#keyLog = new KeyLog(settings.side);
     this.#tls = tls;
     this.opened = new Promise<OpenedTransport>((resolve, reject) => {
       const giveUp = (): void => this.#abandon(fromBunError(context.signal.reason, 'handshake'));
@@ -368,10 +374,11 @@ export class BunConnection implements Transport {
     try {
       const [, tls] = socket.upgradeTLS<BunConnection>({
         data: this,
-        tls: this.#tls,
+        tls: this.#tls!,
         socket: BunConnection.#tlsEvents,
       });
       this.#socket = tls;
+      this.#tls = undefined;
     } catch (error) {
       // The options were loaded once up front (tls-options.ts): whatever still fails is this connection's.
       socket.terminate();
@@ -404,6 +411,8 @@ export class BunConnection implements Transport {
       protocol: socket.getTLSVersion() === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
       suite: aeadSuiteOf(socket.getCipher().standardName),
     };
+    if (this.#negotiated.protocol === 'TLSv1.3')
+      prepareVerdict(this.#keyLog, this.#settings.side, this.#negotiated.suite);
     const servername = this.#settings.servername ?? (socket.getServername() || null);
     this.#endAttempt()?.resolve({ transport: this, session: sessionOf(socket, servername) });
   }
@@ -422,6 +431,19 @@ export class BunConnection implements Transport {
     const chainVerified = (success && socket.authorized) || isHostnameVerdict(authorizationError);
     if (!chainVerified) return failed();
     return checkServerIdentity(verifyAddress, socket.getPeerCertificate()) ?? null;
+  }
+
+  /** Bun 1.4.5 logs the application traffic secrets after the `handshake` handler ran (measured). */
+  #keyLogged(line: string): void {
+    this.#keyLog.add(line);
+    if (this.#phase === 'open') this.#prepareVerdict();
+  }
+
+  /** Derives the peer's keys once they are logged and the suite is known, before the peer can close. */
+  #prepareVerdict(): void {
+    const negotiated = this.#negotiated!;
+    if (negotiated.protocol === 'TLSv1.3')
+      prepareVerdict(this.#keyLog, this.#settings.side, negotiated.suite);
   }
 
   #drained(): void {

@@ -141,6 +141,30 @@ describe('PeerRecords', () => {
     }
   });
 
+  test('finds a long last record across three chunks, and copies a short one out of its chunk', () => {
+    const long = plainRecord(
+      23,
+      new Uint8Array(2000).map((_, i) => i % 251),
+    );
+    const stream = new Uint8Array([...plainRecord(22, new Uint8Array(40)), ...long]);
+    for (let first = 1; first < stream.length - 1; first += 97) {
+      for (const second of [first + 1, first + 600, stream.length - 1]) {
+        if (second <= first || second >= stream.length) continue;
+        const records = new PeerRecords();
+        records.push(stream.slice(0, first));
+        records.push(stream.slice(first, second));
+        records.push(stream.slice(second));
+        expect(records.midRecord).toBe(false);
+        expect(toHex(records.lastRecord()!)).toBe(toHex(long));
+      }
+    }
+    const chunk = new Uint8Array([...long, ...plainRecord(21, Uint8Array.of(1, 0))]);
+    const records = new PeerRecords();
+    records.push(chunk);
+    chunk.fill(0);
+    expect(toHex(records.lastRecord()!)).toBe(toHex(plainRecord(21, Uint8Array.of(1, 0))));
+  });
+
   test('takes no hello random from the encrypted Finished, whatever its first byte', () => {
     // Found by the fuzz batch of npm test (bun seed 80): a TLS 1.2 server read a client's encrypted
     // Finished whose ciphertext began with 2 as a ServerHello, and its verdict failed the check.

@@ -14,6 +14,7 @@ import {
   type OpenedRecord,
   openTls12Record,
   openTls13Record,
+  type RecordKeys,
   tls12Keys,
   tls13Keys,
 } from './record-crypto.ts';
@@ -25,8 +26,15 @@ const FINISHED = 20;
 /** Key generations tried after the initial one: each KeyUpdate of the peer's starts one. */
 const MAX_KEY_UPDATES = 8;
 
+type Label =
+  | 'CLIENT_RANDOM'
+  | 'CLIENT_HANDSHAKE_TRAFFIC_SECRET'
+  | 'SERVER_HANDSHAKE_TRAFFIC_SECRET'
+  | 'CLIENT_TRAFFIC_SECRET_0'
+  | 'SERVER_TRAFFIC_SECRET_0';
+
 /** The key log labels a verdict reads; the others (the exporter secret) are not kept. */
-const LABELS_KEPT = new Set([
+const LABELS_KEPT = new Set<string>([
   'CLIENT_RANDOM',
   'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
   'SERVER_HANDSHAKE_TRAFFIC_SECRET',
@@ -34,19 +42,44 @@ const LABELS_KEPT = new Set([
   'SERVER_TRAFFIC_SECRET_0',
 ]);
 
-/** The key log lines of one connection (NSS key log format), by label, kept as text until a verdict. */
+/**
+ * The key log lines of one connection (NSS key log format), decoded as they arrive and kept as bytes:
+ * a few dozen bytes a secret instead of the lines' text, and no hex to decode when the peer closes.
+ * Given our side, only the peer's secrets are kept (and CLIENT_RANDOM, which TLS 1.2 needs).
+ */
 export class KeyLog {
-  readonly #lines = new Map<string, [clientRandom: string, secret: string]>();
+  readonly #peerPrefix: string | undefined;
+  #clientRandom: Uint8Array | undefined;
+  readonly #secrets: Partial<Record<Label, Uint8Array>> = {};
+  /** The last TLS 1.3 keys derived, by the label of their secret. */
+  #derived: { label: string; keys: RecordKeys } | undefined;
+
+  constructor(side?: 'client' | 'server') {
+    this.#peerPrefix = side && (side === 'client' ? 'SERVER_' : 'CLIENT_');
+  }
 
   add(line: string): void {
     const [label, clientRandom, secret] = line.trim().split(' ');
-    if (label && clientRandom && secret && LABELS_KEPT.has(label))
-      this.#lines.set(label, [clientRandom, secret]);
+    if (!label || !clientRandom || !secret || !LABELS_KEPT.has(label)) return;
+    if (this.#peerPrefix && label !== 'CLIENT_RANDOM' && !label.startsWith(this.#peerPrefix)) return;
+    this.#clientRandom ??= new Uint8Array(Buffer.from(clientRandom, 'hex'));
+    this.#secrets[label as Label] = new Uint8Array(Buffer.from(secret, 'hex'));
   }
 
   get(label: string): { clientRandom: Uint8Array; secret: Uint8Array } | undefined {
-    const entry = this.#lines.get(label);
-    return entry && { clientRandom: Buffer.from(entry[0], 'hex'), secret: Buffer.from(entry[1], 'hex') };
+    const secret = this.#secrets[label as Label];
+    return secret && { clientRandom: this.#clientRandom!, secret };
+  }
+
+  /** The TLS 1.3 record keys of a logged secret, derived once. */
+  keysOf(label: string, suite: AeadSuite): RecordKeys | undefined {
+    const derived = this.#derived;
+    if (derived !== undefined && derived.label === label && derived.keys.suite === suite) return derived.keys;
+    const secret = this.#secrets[label as Label];
+    if (!secret) return undefined;
+    const keys = tls13Keys(suite, secret);
+    this.#derived = { label, keys };
+    return keys;
   }
 }
 
@@ -94,6 +127,18 @@ export function closeNotifyVerdict(input: VerdictInput): boolean | null {
   return input.protocol === 'TLSv1.3' ? tls13Verdict(input, last) : tls12Verdict(input, last);
 }
 
+/**
+ * Derives, ahead of the peer's close, the keys a TLS 1.3 verdict tries first: at the end of the
+ * handshake rather than on the path from the peer's close_notify to read() → null.
+ */
+export function prepareVerdict(
+  keyLog: KeyLog,
+  side: 'client' | 'server',
+  suite: AeadSuite | undefined,
+): void {
+  if (suite) keyLog.keysOf(peerLabel(side, 'TRAFFIC_SECRET_0'), suite);
+}
+
 function peerLabel(
   side: 'client' | 'server',
   secret: 'HANDSHAKE_TRAFFIC_SECRET' | 'TRAFFIC_SECRET_0',
@@ -111,7 +156,7 @@ function tls13Verdict(input: VerdictInput, last: Uint8Array): boolean {
   const lastOrdinal = records.encryptedRecords;
   // Generation 0: the last record's sequence number is its ordinal less the handshake records, all of
   // which arrived before the handshake finished.
-  let keys = tls13Keys(suite, trafficSecret);
+  let keys = keyLog.keysOf(peerLabel(input.side, 'TRAFFIC_SECRET_0'), suite)!;
   for (let handshakeRecords = input.encryptedAtHandshake; handshakeRecords >= 0; handshakeRecords--) {
     const sequence = lastOrdinal - 1 - handshakeRecords;
     if (sequence < 0) continue;
