@@ -125,13 +125,14 @@ export class ReadSide {
   /**
    * A chunk from the peer. `borrowed`: the adapter reuses its buffer once this returns, so what is
    * kept is copied (once: into a waiting read(into)'s buffer, else into memory of its own).
-   * `canPause`: a transport is there to pause when the queue grows too long.
+   * `canPause`: a transport is there to pause when the queue grows too long. Returns whether the
+   * chunk itself (not a copy) was kept: handed to a read(), or queued.
    */
-  receive(chunk: Uint8Array, borrowed: boolean, canPause: boolean): void {
+  receive(chunk: Uint8Array, borrowed: boolean, canPause: boolean): boolean {
     if (this.done) {
       // After shutdown('read') or close(): drained so the peer is never blocked, and counted.
       this.bytesDiscarded += chunk.byteLength;
-      return;
+      return false;
     }
     this.bytesRead += chunk.byteLength;
     let rest = chunk;
@@ -139,18 +140,19 @@ export class ReadSide {
       const into = reader.into;
       if (into === undefined) {
         reader.resolve(borrowed ? new Uint8Array(rest) : rest);
-        return;
+        return !borrowed;
       }
       const count = Math.min(rest.byteLength, into.byteLength);
       into.set(count === rest.byteLength ? rest : rest.subarray(0, count));
       reader.resolve(into.subarray(0, count));
-      if (count === rest.byteLength) return;
+      if (count === rest.byteLength) return false;
       rest = rest.subarray(count);
     }
     this.#inbound ??= [];
     this.#inbound.push(borrowed ? new Uint8Array(rest) : rest);
     this.#inboundBytes += rest.byteLength;
     if (!this.#paused && this.#inboundBytes >= PAUSE_AT_BYTES && canPause) this.pause();
+    return !borrowed;
   }
 
   /**

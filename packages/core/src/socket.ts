@@ -162,7 +162,7 @@ let reportTo: {
     socket: SecureSocket,
     ...args: Parameters<TransportSink[Event]>
   ) => void;
-} & { data(socket: SecureSocket, chunk: Uint8Array, borrowed: boolean): void };
+} & { data(socket: SecureSocket, chunk: Uint8Array, borrowed: boolean): boolean };
 
 /** SecureSocket's handlers for its read and write sides; set once, by its static block. */
 let hooksOf: {
@@ -186,8 +186,8 @@ class SocketSink implements TransportSink, Pacer, WriteHost {
     this.#socket = socket;
   }
 
-  data(chunk: Uint8Array): void {
-    reportTo.data(this.#socket, chunk, false);
+  data(chunk: Uint8Array): boolean {
+    return reportTo.data(this.#socket, chunk, false);
   }
 
   borrowedData(view: Uint8Array): void {
@@ -408,10 +408,11 @@ export class SecureSocket implements ShutdownableSecureSocket {
     controller.enqueue(transferable(chunk));
   }
 
-  #receive(chunk: Uint8Array, borrowed: boolean): void {
-    if (this.#state === 'closed') return;
+  /** Whether the chunk itself was kept (see TransportSink.data). */
+  #receive(chunk: Uint8Array, borrowed: boolean): boolean {
+    if (this.#state === 'closed') return false;
     this.#touch();
-    this.#reading.receive(chunk, borrowed, this.#transport !== undefined);
+    return this.#reading.receive(chunk, borrowed, this.#transport !== undefined);
   }
 
   // A transport that throws on pause or resume can no longer pace the peer: that is a fatal error.

@@ -32,8 +32,13 @@ export interface Transport {
 
 /** What an adapter reports. Calls after the socket is closed are ignored. */
 export interface TransportSink {
-  /** Plaintext from the peer. Core keeps the chunk as it is: the adapter must not touch it again. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Plaintext from the peer. Returns true when core keeps the chunk as it is: the adapter must not
+   * touch it again. False when core kept nothing of it (it copied every byte into waiting read(into)
+   * buffers, or discarded them): the adapter may read into that buffer again, which saves a runtime
+   * that reads into buffers of its own a fresh one per chunk while the application reads into its own.
+   */
+  data(chunk: Uint8Array): boolean;
   /**
    * Plaintext from the peer in a buffer the adapter reuses: the view is valid only during this call.
    * Core copies it once, straight into a waiting read(into)'s buffer when there is one, else into

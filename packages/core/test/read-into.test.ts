@@ -73,4 +73,26 @@ describe('read(into)', () => {
     expect(await socket.read()).toBeNull();
     expect((await socket.close()).bytesRead).toBe(11);
   });
+
+  it('tells the adapter whether it kept a chunk: not when waiting read(into) buffers took all of it', async () => {
+    const { socket, peer } = await openSocket();
+    const into = new Uint8Array(8);
+    const waiting = socket.read(into);
+    const record = bytes(6, 4);
+    expect(peer.sink.data(record)).toBe(false);
+    record.fill(0);
+    expect(Array.from((await waiting)!)).toEqual([4, 4, 4, 4, 4, 4]);
+    const waitingPlain = socket.read();
+    const handedOver = bytes(3, 5);
+    expect(peer.sink.data(handedOver)).toBe(true);
+    expect(await waitingPlain).toBe(handedOver);
+    const queued = bytes(2, 6);
+    expect(peer.sink.data(queued)).toBe(true);
+    expect(await socket.read()).toBe(queued);
+    const partly = socket.read(new Uint8Array(1));
+    const split = bytes(4, 7);
+    expect(peer.sink.data(split)).toBe(true);
+    expect(Array.from((await partly)!)).toEqual([7]);
+    expect(Array.from((await socket.read())!)).toEqual([7, 7, 7]);
+  });
 });

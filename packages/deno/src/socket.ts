@@ -274,17 +274,17 @@ class DenoTransport implements Transport {
 
   /**
    * Hands core what the last read gave. A full record buffer (every read of a bulk transfer) is
-   * given as it is and the next read gets a new one: one allocation, no copy, what a read() needs
-   * (it must hand the caller a chunk of its own). Lending it instead would spare a read(into) the
-   * allocation but cost every read() a copy, and only core knows which one waits. Anything shorter
-   * is lent from its buffer, which is read into again: core copies it once, straight into a
+   * given as it is: a read() gets it without a copy (it must hand the caller a chunk of its own), and
+   * the next read gets a new one; when core copied it all into waiting read(into) buffers instead,
+   * it says so and the buffer is read into again, so a read(into) loop costs no allocation. Anything
+   * shorter is lent from its buffer, which is read into again: core copies it once, straight into a
    * waiting read(into)'s buffer, or into a chunk of exactly its size.
    */
   #deliver(buffer: Uint8Array, count: number): void {
     if (buffer === this.#recordBuffer) {
       if (count === RECORD_BYTES) {
-        this.#recordBuffer = new Uint8Array(RECORD_BYTES);
-        this.#sink.data(buffer);
+        // Core copied it all into waiting read(into) buffers: the next record goes into it again.
+        if (this.#sink.data(buffer)) this.#recordBuffer = new Uint8Array(RECORD_BYTES);
         return;
       }
       // A short record: the flow slowed down, and the next pending read need not pin 16 KiB.

@@ -32,7 +32,9 @@ class PlaintextTransport implements Transport {
   readonly #raw: Socket;
   readonly #sink: TransportSink;
   #drained: Promise<void> | undefined;
-  readonly #onData = (chunk: Uint8Array): void => this.#sink.data(chunk);
+  readonly #onData = (chunk: Uint8Array): void => {
+    this.#sink.data(chunk);
+  };
   // Plain TCP: the FIN is the clean end (core never asks for a close_notify here).
   readonly #onEnd = (): void => this.#sink.end(null);
   readonly #onError = (error: Error): void => this.#sink.error(fromNodeCompatError(error, 'read'));
