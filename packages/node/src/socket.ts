@@ -118,6 +118,11 @@ export interface HandshakeTarget {
   servername: () => string | null;
 }
 
+const TRANSPORT = Symbol('closenotify.transport');
+
+/** A TLS socket with its transport, for the listeners every connection shares. */
+type OwnedTls = TLSSocket & { [TRANSPORT]: NodeTransport };
+
 /** The attempt in progress: a failure rejects open() and destroys both sockets. */
 interface Handshake {
   fail(error: SecureSocketError): void;
@@ -196,6 +201,8 @@ class NodeTransport implements Transport {
   #drained: Promise<void> | undefined;
   /** shutdownWrite() until it settles. */
   #shuttingDown: Promise<void> | undefined;
+  /** Until the handshake is verified. */
+  #onRawError: ((error: Error) => void) | undefined;
 
   private constructor(tls: TLSSocket, cipher: CipherStream, sink: TransportSink, handshake: Handshake) {
     this.#tls = tls;
@@ -212,20 +219,37 @@ class NodeTransport implements Transport {
     handshake: Handshake,
   ): NodeTransport {
     const transport = new NodeTransport(tls, cipher, sink, handshake);
-    const raw = cipher.raw;
-    tls.on('error', (error: Error) => transport.#tlsError(error));
+    (tls as OwnedTls)[TRANSPORT] = transport;
+    tls.on('error', NodeTransport.#onTlsError);
     // Connect errors (ECONNREFUSED...) are reported from the raw socket, in their handshake phase;
     // the cipher stream also hands every raw error on to the TLS socket.
-    raw.on('error', (error: Error) => transport.#rawError(error));
-    tls.on('close', () => transport.#closed());
-    tls.on('end', () => transport.#ended());
+    transport.#onRawError = (error: Error) => transport.#rawError(error);
+    cipher.raw.on('error', transport.#onRawError);
+    tls.on('close', NodeTransport.#onClose);
+    tls.on('end', NodeTransport.#onEnd);
     tls.on('data', (chunk: Uint8Array) => transport.#sink.data(chunk));
     return transport;
   }
 
+  // Shared by every connection (a listener's `this` is the TLS socket, which points to its
+  // transport): three closures and their context per idle connection cost more heap than the
+  // property. docs/BENCHMARKS.md.
+  static readonly #onTlsError = function (this: OwnedTls, error: Error): void {
+    this[TRANSPORT].#tlsError(error);
+  };
+  static readonly #onClose = function (this: OwnedTls): void {
+    this[TRANSPORT].#closed();
+  };
+  static readonly #onEnd = function (this: OwnedTls): void {
+    this[TRANSPORT].#ended();
+  };
+
   /** The handshake is verified: from here on the sockets' events go to core. */
   established(): void {
     this.#handshake = undefined;
+    // Raw errors matter only to the handshake; the cipher stream passes later ones on to TLS.
+    if (this.#onRawError) this.#raw.off('error', this.#onRawError);
+    this.#onRawError = undefined;
   }
 
   write(chunk: Uint8Array): Promise<void> | undefined {
@@ -263,14 +287,11 @@ class NodeTransport implements Transport {
     const sentBefore = raw.bytesWritten;
     tls.end();
     // With nothing of ours queued, end() writes close_notify through the cipher stream at once. Once
-    // the raw socket has handed it to the kernel it is gone, and TLS writes nothing after it: the FIN
-    // follows at once. TLS itself reports 'finish' only after JSStreamSocket's loop turns and the
-    // teardown they start, often after the peer's reply arrived: waiting for it put all of that on
-    // the close path (docs/BENCHMARKS.md).
-    if (raw.bytesWritten > sentBefore && raw.writableLength === 0) {
-      raw.end();
-      return undefined;
-    }
+    // the raw socket has handed it to the kernel it is gone, and the FIN is on its way: JSStreamSocket
+    // ends the cipher stream, which ends the raw socket, a loop turn later. TLS reports 'finish' only
+    // after those turns and the teardown they start, often after the peer's reply arrived: waiting for
+    // it put all of that on the close path (docs/BENCHMARKS.md).
+    if (raw.bytesWritten > sentBefore && raw.writableLength === 0) return undefined;
     // Behind our own output: 'finish' says TLS handed close_notify to the cipher stream. Neither
     // event is emitted inside end().
     const shuttingDown = new Promise<void>((resolve, reject) => {
