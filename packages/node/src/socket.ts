@@ -2,11 +2,9 @@
  * Node's TLS socket as a closenotify Transport.
  *
  * What Node 20 does differently, and how it is papered over (the conformance case ids prove each):
- * - Over a socket handle, `end()` called from a promise reaction inside Node's TLS read loop
- *   (records still undecrypted) loses every later byte with no error. Over the cipher stream TLS
- *   decrypts inside the raw socket's read callback, and Node runs promise reactions (all of core's
- *   calls) only once that callback returned, so shutdownWrite() calls `end()` at once.
- *   `shutdown-write.inside-read-loop`, `shutdown-write.peer-reads-all`.
+ * - `end()` called synchronously while undecrypted records are buffered loses every later byte
+ *   with no error (measured on Node 20.20, both TLS versions): shutdownWrite() always defers `end()` to the
+ *   next turn of the loop. `shutdown-write.inside-read-loop`, `shutdown-write.peer-reads-all`.
  * - `tlsSocket.resetAndDestroy()` throws ERR_INVALID_HANDLE_TYPE: the adapter owns the raw
  *   net.Socket (TLS runs over a cipher stream fed from it, see below) and resets that; its 'close'
  *   destroys the cipher stream and the TLS socket. `abort.rst-on-wire`, `server.abort.rst-on-wire`.
@@ -40,7 +38,7 @@
  * - Over a Duplex TLS reports the shutdown done a loop turn or more after our close_notify left
  *   (JSStreamSocket completes the write, then the shutdown, each through setImmediate): under load the
  *   peer's reply, a bare FIN, overtook the report and failed shutdown('write') although our close_notify
- *   had gone out. shutdownWrite() therefore settles at once when `end()` put close_notify in the kernel
+ *   had gone out. shutdownWrite() therefore settles as soon as `end()` put close_notify in the kernel
  *   (nothing of ours queued); behind queued output it waits for the report, and while it is in flight
  *   with nothing of ours waiting for the kernel, the peer's end is reported right after it settles, so
  *   core hears them in the order they happened. `peer-close.fin-after-our-shutdown`.
@@ -276,35 +274,38 @@ class NodeTransport implements Transport {
     return this.#drained;
   }
 
-  shutdownWrite(): Promise<void> | undefined {
+  shutdownWrite(): Promise<void> {
     const tls = this.#tls;
     const raw = this.#raw;
-    if (tls.destroyed) {
-      return Promise.reject(
-        fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'),
-      );
-    }
-    const sentBefore = raw.bytesWritten;
-    tls.end();
-    // With nothing of ours queued, end() writes close_notify through the cipher stream at once. Once
-    // the raw socket has handed it to the kernel it is gone, and the FIN is on its way: JSStreamSocket
-    // ends the cipher stream, which ends the raw socket, a loop turn later. TLS reports 'finish' only
-    // after those turns and the teardown they start, often after the peer's reply arrived: waiting for
-    // it put all of that on the close path (docs/BENCHMARKS.md).
-    if (raw.bytesWritten > sentBefore && raw.writableLength === 0) return undefined;
-    // Behind our own output: 'finish' says TLS handed close_notify to the cipher stream. Neither
-    // event is emitted inside end().
     const shuttingDown = new Promise<void>((resolve, reject) => {
-      const finished = (): void => {
-        tls.off('close', closedFirst);
-        resolve();
-      };
-      const closedFirst = (): void => {
-        tls.off('finish', finished);
-        reject(fromNodeError(new Error('The socket closed before close_notify was sent'), 'shutdown'));
-      };
-      tls.once('finish', finished);
-      tls.once('close', closedFirst);
+      // Deferred: end() inside a read callback loses the records Node already buffered. It also
+      // leaves a caller that sees the peer's end a turn to answer it otherwise (abort()) before
+      // core's automatic close_notify goes out.
+      setImmediate(() => {
+        if (tls.destroyed) {
+          reject(fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'));
+          return;
+        }
+        const finished = (): void => {
+          tls.off('finish', finished);
+          tls.off('close', closedFirst);
+          resolve();
+        };
+        const closedFirst = (): void => {
+          tls.off('finish', finished);
+          reject(fromNodeError(new Error('The socket closed before close_notify was sent'), 'shutdown'));
+        };
+        tls.once('finish', finished);
+        tls.once('close', closedFirst);
+        const sentBefore = raw.bytesWritten;
+        tls.end();
+        // With nothing of ours queued, end() writes close_notify through the cipher stream at once.
+        // Once the raw socket has handed it to the kernel it is gone, and the FIN is on its way:
+        // JSStreamSocket ends the cipher stream, which ends the raw socket, a loop turn later. TLS
+        // reports 'finish' only after those turns and the teardown they start, often after the
+        // peer's reply arrived: waiting for it put all of that on the close path (docs/BENCHMARKS.md).
+        if (raw.bytesWritten > sentBefore && raw.writableLength === 0) finished();
+      });
     });
     this.#shuttingDown = shuttingDown;
     const settled = (): void => {
