@@ -40,12 +40,13 @@
  *   leaves the TCP handle open for good (Node has marked it closing): the descriptor leaks and keeps
  *   the process alive. A close() whose flush grace runs out in that window is closed like a release
  *   instead. `close.bounded.no-wait-grace-after-fin-queued`, `server.close.bounded.no-wait-grace-after-fin-queued`.
- * - Over a Duplex our close_notify leaves a loop turn or more before TLS reports the shutdown done
+ * - Over a Duplex TLS reports the shutdown done a loop turn or more after our close_notify left
  *   (JSStreamSocket completes the write, then the shutdown, each through setImmediate): under load the
  *   peer's reply, a bare FIN, overtook the report and failed shutdown('write') although our close_notify
- *   had gone out. While a shutdown is in flight with nothing of ours waiting for the kernel, the peer's
- *   end is reported right after the shutdown settles, so core hears them in the order they happened.
- *   `peer-close.fin-after-our-shutdown`.
+ *   had gone out. shutdownWrite() therefore settles as soon as `end()` put close_notify in the kernel
+ *   (nothing of ours queued); behind queued output it waits for the report, and while it is in flight
+ *   with nothing of ours waiting for the kernel, the peer's end is reported right after it settles, so
+ *   core hears them in the order they happened. `peer-close.fin-after-our-shutdown`.
  * - A write after `end()` destroys the whole socket, read half included: core refuses such
  *   writes before they reach Node. `shutdown-write.write-after-rejects`.
  * - A TLS error in the middle of a stream emits 'error' but never closes the socket: core
@@ -127,6 +128,11 @@ export interface HandshakeTarget {
   servername: () => string | null;
 }
 
+const TRANSPORT = Symbol('closenotify.transport');
+
+/** A TLS socket with its transport, for the listeners every connection shares. */
+type OwnedTls = TLSSocket & { [TRANSPORT]: NodeTransport };
+
 /** The attempt in progress: a failure rejects open() and destroys both sockets. */
 interface Handshake {
   fail(error: SecureSocketError): void;
@@ -206,6 +212,8 @@ class NodeTransport implements Transport {
   #drained: Promise<void> | undefined;
   /** shutdownWrite() until it settles. */
   #shuttingDown: Promise<void> | undefined;
+  /** Until the handshake is verified. */
+  #onRawError: ((error: Error) => void) | undefined;
 
   private constructor(tls: TLSSocket, cipher: CipherStream, sink: TransportSink, handshake: Handshake) {
     this.#tls = tls;
@@ -222,13 +230,14 @@ class NodeTransport implements Transport {
     handshake: Handshake,
   ): NodeTransport {
     const transport = new NodeTransport(tls, cipher, sink, handshake);
-    const raw = cipher.raw;
-    tls.on('error', (error: Error) => transport.#tlsError(error));
+    (tls as OwnedTls)[TRANSPORT] = transport;
+    tls.on('error', NodeTransport.#onTlsError);
     // Connect errors (ECONNREFUSED...) are reported from the raw socket, in their handshake phase;
     // the cipher stream also hands every raw error on to the TLS socket.
-    raw.on('error', (error: Error) => transport.#rawError(error));
-    tls.on('close', () => transport.#closed());
-    tls.on('end', () => transport.#ended());
+    transport.#onRawError = (error: Error) => transport.#rawError(error);
+    cipher.raw.on('error', transport.#onRawError);
+    tls.on('close', NodeTransport.#onClose);
+    tls.on('end', NodeTransport.#onEnd);
     // A server's TLS socket may hold plaintext that came with the handshake: it goes first.
     for (let chunk: Buffer | null = tls.read(); chunk !== null; chunk = tls.read()) sink.data(chunk);
     readIntoUserBuffer(tls, {
@@ -240,9 +249,25 @@ class NodeTransport implements Transport {
     return transport;
   }
 
+  // Shared by every connection (a listener's `this` is the TLS socket, which points to its
+  // transport): three closures and their context per idle connection cost more heap than the
+  // property. docs/BENCHMARKS.md.
+  static readonly #onTlsError = function (this: OwnedTls, error: Error): void {
+    this[TRANSPORT].#tlsError(error);
+  };
+  static readonly #onClose = function (this: OwnedTls): void {
+    this[TRANSPORT].#closed();
+  };
+  static readonly #onEnd = function (this: OwnedTls): void {
+    this[TRANSPORT].#ended();
+  };
+
   /** The handshake is verified: from here on the sockets' events go to core. */
   established(): void {
     this.#handshake = undefined;
+    // Raw errors matter only to the handshake; the cipher stream passes later ones on to TLS.
+    if (this.#onRawError) this.#raw.off('error', this.#onRawError);
+    this.#onRawError = undefined;
   }
 
   write(chunk: Uint8Array): Promise<void> | undefined {
@@ -271,14 +296,18 @@ class NodeTransport implements Transport {
 
   shutdownWrite(): Promise<void> {
     const tls = this.#tls;
+    const raw = this.#raw;
     const shuttingDown = new Promise<void>((resolve, reject) => {
-      // Deferred: end() inside a read callback loses the records Node already buffered.
+      // Deferred: end() inside a read callback loses the records Node already buffered. It also
+      // leaves a caller that sees the peer's end a turn to answer it otherwise (abort()) before
+      // core's automatic close_notify goes out.
       setImmediate(() => {
         if (tls.destroyed) {
           reject(fromNodeError(new Error('The socket closed before close_notify could be sent'), 'shutdown'));
           return;
         }
         const finished = (): void => {
+          tls.off('finish', finished);
           tls.off('close', closedFirst);
           resolve();
         };
@@ -288,7 +317,14 @@ class NodeTransport implements Transport {
         };
         tls.once('finish', finished);
         tls.once('close', closedFirst);
+        const sentBefore = raw.bytesWritten;
         tls.end();
+        // With nothing of ours queued, end() writes close_notify through the cipher stream at once.
+        // Once the raw socket has handed it to the kernel it is gone, and the FIN is on its way:
+        // JSStreamSocket ends the cipher stream, which ends the raw socket, a loop turn later. TLS
+        // reports 'finish' only after those turns and the teardown they start, often after the
+        // peer's reply arrived: waiting for it put all of that on the close path (docs/BENCHMARKS.md).
+        if (raw.bytesWritten > sentBefore && raw.writableLength === 0) finished();
       });
     });
     this.#shuttingDown = shuttingDown;
