@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import { connect as netConnect, Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { createServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ensurePki, type Pki } from '@closenotify/test-pki';
@@ -11,6 +11,29 @@ let pki: Pki;
 beforeAll(async () => {
   pki = await ensurePki();
 });
+
+/**
+ * A TLS server that answers the first bytes it receives with `answer` and ends, and a client TLS
+ * socket over a PassThrough fed from a raw TCP socket, as the adapter's cipher stream is.
+ * `forwardEof`: whether the raw socket's EOF reaches the PassThrough.
+ */
+async function tlsOverPassThrough(answer: string | Buffer, forwardEof: boolean) {
+  const server = createServer({ ...pki.server }, (peer) => peer.once('data', () => peer.end(answer)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const raw = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  const cipher = new PassThrough({ allowHalfOpen: true });
+  raw.on('data', (chunk) => cipher.push(chunk));
+  if (forwardEof) raw.on('end', () => cipher.push(null));
+  cipher._write = (chunk, _encoding, callback) => raw.write(chunk, callback);
+  const tls = tlsConnect({ socket: cipher, servername: 'localhost', ca: pki.ca });
+  const stop = (): void => {
+    tls.destroy();
+    raw.destroy();
+    server.close();
+  };
+  return { raw, cipher, tls, stop };
+}
 
 describe('Node internals @closenotify/node relies on', () => {
   it('_readableState.ended turns true at push(null), before any read or end event', () => {
@@ -25,16 +48,8 @@ describe('Node internals @closenotify/node relies on', () => {
   it('a TLS socket over a Duplex leads back to that Duplex, and ends on close_notify before the EOF', async () => {
     // Ending at once in 'secureConnection' on TLS 1.3 sends no close_notify on Node 20 (OpenSSL's
     // s_client sees an unexpected EOF too): the server answers a request instead.
-    const server = createServer({ ...pki.server }, (peer) => peer.once('data', () => peer.end('bye')));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const { connect } = await import('node:net');
-    const raw = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-    const cipher = new PassThrough({ allowHalfOpen: true });
     // The raw socket's EOF is held back: only the close_notify can end the TLS stream here.
-    raw.on('data', (chunk) => cipher.push(chunk));
-    cipher._write = (chunk, _encoding, callback) => raw.write(chunk, callback);
-    const tls = tlsConnect({ socket: cipher, servername: 'localhost', ca: pki.ca });
+    const { raw, cipher, tls, stop } = await tlsOverPassThrough('bye', false);
     tls.write('hi');
     expect(duplexUnder(tls)).toBe(cipher);
     let received = '';
@@ -44,9 +59,7 @@ describe('Node internals @closenotify/node relies on', () => {
     await new Promise<void>((resolve) => raw.once('end', resolve));
     expect(received).toBe('bye');
     expect(tlsStreamEnded(tls)).toBe(true);
-    tls.destroy();
-    raw.destroy();
-    server.close();
+    stop();
   });
 
   it('a flowing Readable with nothing queued emits a pushed chunk inside push()', () => {
@@ -70,16 +83,7 @@ describe('Node internals @closenotify/node relies on', () => {
 
   it('a TLS socket over a Duplex decrypts into a user buffer, pauses, and still ends', async () => {
     const payload = Buffer.alloc(256 * 1024, 0x5a);
-    const server = createServer({ ...pki.server }, (peer) => peer.once('data', () => peer.end(payload)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const { connect } = await import('node:net');
-    const raw = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-    const cipher = new PassThrough({ allowHalfOpen: true });
-    raw.on('data', (chunk) => cipher.push(chunk));
-    raw.on('end', () => cipher.push(null));
-    cipher._write = (chunk, _encoding, callback) => raw.write(chunk, callback);
-    const tls = tlsConnect({ socket: cipher, servername: 'localhost', ca: pki.ca });
+    const { tls, stop } = await tlsOverPassThrough(payload, true);
     const buffer = Buffer.alloc(64 * 1024);
     let received = 0;
     let wrongBuffer = 0;
@@ -104,9 +108,7 @@ describe('Node internals @closenotify/node relies on', () => {
     expect(received).toBe(payload.byteLength);
     expect(wrongBuffer).toBe(0);
     expect(tlsStreamEnded(tls)).toBe(true);
-    tls.destroy();
-    raw.destroy();
-    server.close();
+    stop();
   });
 
   it('fails loudly, with a stable code, where the internals are missing', () => {
