@@ -1,7 +1,14 @@
 import type { Socket } from 'node:net';
-import type { OpenContext, OpenedTransport, TlsHandoff, Transport, TransportSink } from '@closenotify/core';
+import {
+  netAddressOf,
+  type OpenContext,
+  type OpenedTransport,
+  plaintextSession,
+  type TlsHandoff,
+  type Transport,
+  type TransportSink,
+} from '@closenotify/core';
 import { fromNodeCompatError } from '../errors.ts';
-import { plaintextSessionOf } from './session.ts';
 
 /** How the adapter runs TLS over the connection a plaintext socket hands over (client or server role). */
 export type StartTlsOver = (
@@ -20,7 +27,10 @@ export function openPlaintext(raw: Socket, sink: TransportSink, startTls: StartT
   const transport = new PlaintextTransport(raw, sink);
   return {
     transport,
-    session: plaintextSessionOf(raw),
+    session: plaintextSession(
+      netAddressOf(raw.localAddress, raw.localPort),
+      netAddressOf(raw.remoteAddress, raw.remotePort),
+    ),
     upgrade: (context, handoff) => {
       transport.detach();
       return startTls(raw, context, handoff);

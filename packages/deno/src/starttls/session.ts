@@ -18,17 +18,3 @@ export function nodeTlsSessionOf(tls: TLSSocket, raw: Socket, servername: string
     remoteAddress: netAddressOf(raw.remoteAddress, raw.remotePort),
   };
 }
-
-/** Before startTls(): the two addresses, and null for everything TLS would tell. */
-export function plaintextSessionOf(raw: Socket): SessionInfo {
-  return {
-    protocol: null,
-    cipher: null,
-    alpnProtocol: null,
-    servername: null,
-    peerCertificate: null,
-    authorized: false,
-    localAddress: netAddressOf(raw.localAddress, raw.localPort),
-    remoteAddress: netAddressOf(raw.remoteAddress, raw.remotePort),
-  };
-}
