@@ -97,6 +97,9 @@ function letGo(transport: Transport | undefined, how: 'release' | 'reset'): Secu
   }
 }
 
+// Node, Bun and Deno all have it; core's own types name no runtime.
+declare function setImmediate(task: () => void): unknown;
+
 /** Why `into` cannot be read into (read(into)), or undefined when it can. */
 function readBufferRefusal(into: unknown): SecureSocketError | undefined {
   if (!(into instanceof Uint8Array)) {
@@ -626,11 +629,18 @@ export class SecureSocket implements ShutdownableSecureSocket {
   #release(): void {
     if (this.#state === 'closed') return;
     const transport = this.#transport;
+    this.#transport = undefined;
     this.#apply('released');
     // Built only when a write still waits: an Error captures a stack, which a clean close never needs.
     if (this.#writesPending()) this.#rejectWrites(this.#closedError('write'));
-    this.#letGoError ??= letGo(transport, 'release');
-    this.#finish();
+    this.#stopTimers();
+    const letGoAndFinish = (): void => {
+      this.#letGoError ??= letGo(transport, 'release');
+      this.#finish();
+    };
+    // The reads that ended just now resume first; a costly teardown runs on the next turn.
+    if (transport?.releaseOnNextTurn) setImmediate(letGoAndFinish);
+    else letGoAndFinish();
   }
 
   abort(reason?: unknown): void {
@@ -813,10 +823,14 @@ export class SecureSocket implements ShutdownableSecureSocket {
     return this.#error ?? new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket is closed', { phase });
   }
 
-  #finish(): void {
+  #stopTimers(): void {
     this.#clearIdleTimer();
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
+  }
+
+  #finish(): void {
+    this.#stopTimers();
     this.#signalCleanup?.();
     this.#signalCleanup = undefined;
     this.#transport = undefined;

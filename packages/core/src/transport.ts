@@ -28,6 +28,13 @@ export interface Transport {
   reset(): void;
   /** Frees the runtime resources once the graceful exchange is over, or after a fatal error. Idempotent. */
   release(): void;
+  /**
+   * True where release() costs enough to delay a reader (Node's destroy chain and its nextTicks, Bun's
+   * close(): 50-100 µs each): core then calls it on the next turn of the event loop, after the
+   * continuations of the reads that the close settled, and settles `closed` after it. The socket is
+   * closed from the start: nothing reaches the transport in between.
+   */
+  readonly releaseOnNextTurn?: boolean;
 }
 
 /** What an adapter reports. Calls after the socket is closed are ignored. */

@@ -164,6 +164,29 @@ describe('close()', () => {
     expect(peer.released).toBe(1);
   });
 
+  it('releases a transport that asks for it on the next turn, after the reader the close resumed', async () => {
+    const { socket, peer } = await openSocket();
+    Object.assign(peer.transport, { releaseOnNextTurn: true });
+    await socket.shutdown('write');
+    const order: string[] = [];
+    const release = peer.transport.release;
+    peer.transport.release = () => {
+      order.push('release');
+      release();
+    };
+    void socket.closed.then(() => order.push('closed'));
+    const reading = socket.read().then((chunk) => order.push(`read ${String(chunk)}`));
+    peer.closeNotify();
+    expect(socket.state).toBe('closed');
+    await reading;
+    await settle();
+    expect(order).toEqual(['read null']);
+    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
+    expect(order).toEqual(['read null', 'release', 'closed']);
+    expect(peer.released).toBe(1);
+  });
+
   it('ends at its timeout against a peer that never answers', async () => {
     vi.useFakeTimers();
     const { socket, peer } = await openSocket({ closeTimeoutMs: 250 });
