@@ -250,7 +250,7 @@ export class DuplexServerConnection implements Transport {
     const tls = this.#tls;
     releaseControl(tls);
     tls.on('secure', () => this.#handshakeFinished());
-    tls.on('keylog', (line: Buffer) => this.#keyLog.add(line.toString('latin1')));
+    tls.on('keylog', (line: Buffer) => this.#keyLog.add(line));
     tls.on('data', (chunk: Uint8Array) => this.#sink.data(chunk));
     tls.on('end', () => this.#peerEnded());
     tls.on('error', (error: Error) => this.#failed(error));

@@ -173,7 +173,6 @@ interface Attempt {
 }
 
 const EMPTY = new Uint8Array(0);
-const keyLogDecoder = new TextDecoder();
 
 function socketClosedError(phase: 'write' | 'close'): SecureSocketError {
   return new SecureSocketError('ERR_SOCKET_CLOSED', 'The socket closed before the bytes were sent', {
@@ -205,7 +204,7 @@ export class BunConnection implements Transport {
     },
     // Not in Bun's typings: each NSS key log line, as BoringSSL derives the secret.
     keylog(socket: Socket<BunConnection>, line: Uint8Array | string) {
-      socket.data.#keyLogged(typeof line === 'string' ? line : keyLogDecoder.decode(line));
+      socket.data.#keyLogged(line);
     },
   } satisfies SocketHandler<BunConnection> & Record<'keylog', unknown>;
 
@@ -443,7 +442,7 @@ export class BunConnection implements Transport {
   }
 
   /** Bun 1.4.5 logs the application traffic secrets after the `handshake` handler ran (measured). */
-  #keyLogged(line: string): void {
+  #keyLogged(line: Uint8Array | string): void {
     this.#keyLog.add(line);
     if (this.#phase === 'open') this.#prepareVerdict();
   }

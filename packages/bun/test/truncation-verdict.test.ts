@@ -290,6 +290,50 @@ describe('closeNotifyVerdict, TLS 1.3', () => {
   });
 });
 
+describe('KeyLog', () => {
+  const random = randomBytes(32);
+  const line = (label: string, secret: Uint8Array): Uint8Array =>
+    new TextEncoder().encode(`${label} ${toHex(random)} ${toHex(secret)}\n`);
+
+  test('reads lines given as bytes, as Bun hands them over, and keeps only the peer’s secrets', () => {
+    const [peerHandshake, peerTraffic, ours, exporter] = [1, 2, 3, 4].map(() => randomBytes(48));
+    const keyLog = new KeyLog('client');
+    keyLog.add(line('CLIENT_HANDSHAKE_TRAFFIC_SECRET', ours!));
+    keyLog.add(line('SERVER_HANDSHAKE_TRAFFIC_SECRET', peerHandshake!));
+    keyLog.add(line('CLIENT_TRAFFIC_SECRET_0', ours!));
+    keyLog.add(line('SERVER_TRAFFIC_SECRET_0', peerTraffic!));
+    keyLog.add(line('EXPORTER_SECRET', exporter!));
+    expect(keyLog.get('SERVER_HANDSHAKE_TRAFFIC_SECRET')).toEqual({
+      clientRandom: new Uint8Array(random),
+      secret: new Uint8Array(peerHandshake!),
+    });
+    expect(toHex(keyLog.get('SERVER_TRAFFIC_SECRET_0')!.secret)).toBe(toHex(peerTraffic!));
+    expect(keyLog.get('CLIENT_HANDSHAKE_TRAFFIC_SECRET')).toBeUndefined();
+    expect(keyLog.get('CLIENT_TRAFFIC_SECRET_0')).toBeUndefined();
+    expect(keyLog.get('EXPORTER_SECRET')).toBeUndefined();
+  });
+
+  test('a server keeps the client’s secrets; text and upper-case hex read the same', () => {
+    const secret = randomBytes(32);
+    const keyLog = new KeyLog('server');
+    keyLog.add(`CLIENT_TRAFFIC_SECRET_0 ${toHex(random).toUpperCase()} ${toHex(secret).toUpperCase()}`);
+    keyLog.add(line('SERVER_TRAFFIC_SECRET_0', randomBytes(32)));
+    expect(toHex(keyLog.get('CLIENT_TRAFFIC_SECRET_0')!.secret)).toBe(toHex(secret));
+    expect(toHex(keyLog.get('CLIENT_TRAFFIC_SECRET_0')!.clientRandom)).toBe(toHex(random));
+    expect(keyLog.get('SERVER_TRAFFIC_SECRET_0')).toBeUndefined();
+  });
+
+  test('a line that is not hex, or has a field missing, is not kept', () => {
+    const keyLog = new KeyLog('client');
+    keyLog.add(`SERVER_TRAFFIC_SECRET_0 ${toHex(random)} ${'zz'.repeat(32)}`);
+    keyLog.add(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${toHex(random)}`);
+    keyLog.add(`SERVER_TRAFFIC_SECRET_0 ${toHex(random)} ${'a'.repeat(63)}`);
+    keyLog.add('');
+    expect(keyLog.get('SERVER_TRAFFIC_SECRET_0')).toBeUndefined();
+    expect(keyLog.get('SERVER_HANDSHAKE_TRAFFIC_SECRET')).toBeUndefined();
+  });
+});
+
 /** A TLS 1.2 server's stream as its client sees it. */
 function tls12Stream(
   lastAlert: Uint8Array | null,

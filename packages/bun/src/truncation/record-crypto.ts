@@ -3,7 +3,7 @@
  * BoringSSL negotiates, TLS 1.3 traffic keys (RFC 8446 §7) and TLS 1.2 key blocks (RFC 5246 §6.3),
  * and the per-record nonce and additional data of each version. Nothing here touches a socket.
  */
-import { createDecipheriv, createHmac } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
 import { chacha20Poly1305Open } from './chacha20-poly1305.ts';
 
 export type Hash = 'sha256' | 'sha384';
@@ -41,10 +41,14 @@ export function aeadSuiteOf(standardName: string): AeadSuite | undefined {
 const HASH_LENGTH: Record<Hash, number> = { sha256: 32, sha384: 48 };
 const encoder = new TextEncoder();
 
+/**
+ * Bun's native hasher: node:crypto's createHmac builds a stream-backed object in JavaScript per call,
+ * which cost more CPU (and JIT compilation) per connection than the hashing itself.
+ */
 function hmac(hash: Hash, key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const mac = createHmac(hash, key);
+  const mac = new Bun.CryptoHasher(hash, key);
   for (const part of parts) mac.update(part);
-  return new Uint8Array(mac.digest());
+  return mac.digest();
 }
 
 /** HKDF-Expand (RFC 5869 §2.3). */

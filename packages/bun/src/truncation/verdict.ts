@@ -33,37 +33,89 @@ type Label =
   | 'CLIENT_TRAFFIC_SECRET_0'
   | 'SERVER_TRAFFIC_SECRET_0';
 
-/** The key log labels a verdict reads; the others (the exporter secret) are not kept. */
-const LABELS_KEPT = new Set<string>([
-  'CLIENT_RANDOM',
-  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
-  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
-  'CLIENT_TRAFFIC_SECRET_0',
-  'SERVER_TRAFFIC_SECRET_0',
-]);
+/** The key log labels a verdict reads, as bytes; the others (the exporter secret) are skipped unread. */
+const LABELS_KEPT: readonly (readonly [Label, Uint8Array])[] = (
+  [
+    'CLIENT_RANDOM',
+    'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+    'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+    'CLIENT_TRAFFIC_SECRET_0',
+    'SERVER_TRAFFIC_SECRET_0',
+  ] as const
+).map((label) => [label, new TextEncoder().encode(label)] as const);
+
+const SPACE = 0x20;
+
+/** The label a key log line starts with, when it is one a verdict reads. */
+function labelOf(line: Uint8Array, end: number): Label | undefined {
+  for (const [label, bytes] of LABELS_KEPT) {
+    if (bytes.length !== end) continue;
+    let i = 0;
+    while (i < end && line[i] === bytes[i]) i++;
+    if (i === end) return label;
+  }
+  return undefined;
+}
+
+/** One hex digit's value, or -1. */
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+}
+
+/** The bytes the hex digits from `start` to `end` spell, or undefined when they are not hex. */
+function hexBytes(line: Uint8Array, start: number, end: number): Uint8Array | undefined {
+  const length = end - start;
+  if (length <= 0 || length % 2 !== 0) return undefined;
+  const out = new Uint8Array(length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const high = hexValue(line[start + 2 * i]!);
+    const low = hexValue(line[start + 2 * i + 1]!);
+    if (high < 0 || low < 0) return undefined;
+    out[i] = high * 16 + low;
+  }
+  return out;
+}
+
+const lineEncoder = new TextEncoder();
 
 /**
- * The key log lines of one connection (NSS key log format), decoded as they arrive and kept as bytes:
+ * The key log lines of one connection (NSS key log format), read as they arrive and kept as bytes:
  * a few dozen bytes a secret instead of the lines' text, and no hex to decode when the peer closes.
- * Given our side, only the peer's secrets are kept (and CLIENT_RANDOM, which TLS 1.2 needs).
+ * Given our side, only the peer's secrets are kept (and CLIENT_RANDOM, which TLS 1.2 needs). A line
+ * is parsed in the bytes it came in: the lines skipped (ours, the exporter secret) cost a label
+ * comparison, never a string.
  */
 export class KeyLog {
-  readonly #peerPrefix: string | undefined;
+  readonly #peerPrefix: number | undefined;
   #clientRandom: Uint8Array | undefined;
   readonly #secrets: Partial<Record<Label, Uint8Array>> = {};
   /** The last TLS 1.3 keys derived, by the label of their secret. */
   #derived: { label: string; keys: RecordKeys } | undefined;
 
   constructor(side?: 'client' | 'server') {
-    this.#peerPrefix = side && (side === 'client' ? 'SERVER_' : 'CLIENT_');
+    // The peer's labels start with SERVER_ (a client's peer) or CLIENT_ (a server's): 'S' or 'C'.
+    this.#peerPrefix = side && (side === 'client' ? 0x53 : 0x43);
   }
 
-  add(line: string): void {
-    const [label, clientRandom, secret] = line.trim().split(' ');
-    if (!label || !clientRandom || !secret || !LABELS_KEPT.has(label)) return;
-    if (this.#peerPrefix && label !== 'CLIENT_RANDOM' && !label.startsWith(this.#peerPrefix)) return;
-    this.#clientRandom ??= new Uint8Array(Buffer.from(clientRandom, 'hex'));
-    this.#secrets[label as Label] = new Uint8Array(Buffer.from(secret, 'hex'));
+  /** One line: `<label> <client random> <secret>`, hex, as bytes or as text. */
+  add(line: Uint8Array | string): void {
+    const bytes = typeof line === 'string' ? lineEncoder.encode(line) : line;
+    const labelEnd = bytes.indexOf(SPACE);
+    if (labelEnd <= 0) return;
+    const label = labelOf(bytes, labelEnd);
+    if (label === undefined) return;
+    if (this.#peerPrefix !== undefined && label !== 'CLIENT_RANDOM' && bytes[0] !== this.#peerPrefix) return;
+    const randomEnd = bytes.indexOf(SPACE, labelEnd + 1);
+    if (randomEnd < 0) return;
+    let secretEnd = bytes.length;
+    while (secretEnd > randomEnd && bytes[secretEnd - 1]! <= SPACE) secretEnd--;
+    const secret = hexBytes(bytes, randomEnd + 1, secretEnd);
+    const clientRandom = this.#clientRandom ?? hexBytes(bytes, labelEnd + 1, randomEnd);
+    if (!secret || !clientRandom) return;
+    this.#clientRandom = clientRandom;
+    this.#secrets[label] = secret;
   }
 
   get(label: string): { clientRandom: Uint8Array; secret: Uint8Array } | undefined {
