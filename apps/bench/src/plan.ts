@@ -141,6 +141,9 @@ interface Sizes {
   cycleTimeLimitMs: number;
   connectTlsTimeLimitMs: number;
   closeSamplesPerRound: number;
+  /** Untimed cycles and closes at the start of every run (see drivers.mjs). */
+  warmUpCycles: number;
+  warmUpCloses: number;
   idleConnections: number;
   idleSettleMs: number;
 }
@@ -156,6 +159,8 @@ const SIZES: Record<Mode, Sizes> = {
     cycleTimeLimitMs: 60_000,
     connectTlsTimeLimitMs: 5_000,
     closeSamplesPerRound: 125,
+    warmUpCycles: 100,
+    warmUpCloses: 20,
     idleConnections: 2000,
     idleSettleMs: 1000,
   },
@@ -167,6 +172,8 @@ const SIZES: Record<Mode, Sizes> = {
     cycleTimeLimitMs: 20_000,
     connectTlsTimeLimitMs: 1_000,
     closeSamplesPerRound: 50,
+    warmUpCycles: 5,
+    warmUpCloses: 2,
     idleConnections: 200,
     idleSettleMs: 200,
   },
@@ -196,6 +203,7 @@ function planFor(mode: Mode, idleConnections: number | undefined): Experiment[] 
     cycles: size.cycles,
     concurrency,
     timeLimitMs: size.cycleTimeLimitMs,
+    warmUp: size.warmUpCycles,
   });
   return [
     {
@@ -278,7 +286,12 @@ function planFor(mode: Mode, idleConnections: number | undefined): Experiment[] 
       runtimes: ['deno'],
       server: 'echo',
       serverBytes: 0,
-      params: { ...cycles(1), timeLimitMs: size.connectTlsTimeLimitMs },
+      // Naive connectTls takes about 45 ms a cycle: a short warm-up, within the same time bound.
+      params: {
+        ...cycles(1),
+        timeLimitMs: size.connectTlsTimeLimitMs,
+        warmUp: Math.min(size.warmUpCycles, 10),
+      },
       rounds: size.rounds,
       timeoutMs,
     },
@@ -290,7 +303,12 @@ function planFor(mode: Mode, idleConnections: number | undefined): Experiment[] 
       runtimes: RUNTIMES,
       server: 'echo',
       serverBytes: 0,
-      params: { samples: size.closeSamplesPerRound, idleMs: 10, timeLimitMs: size.cycleTimeLimitMs },
+      params: {
+        samples: size.closeSamplesPerRound,
+        idleMs: 10,
+        timeLimitMs: size.cycleTimeLimitMs,
+        warmUp: size.warmUpCloses,
+      },
       rounds: size.closeRounds,
       timeoutMs,
     },
