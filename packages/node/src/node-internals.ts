@@ -15,6 +15,9 @@
  *   `_handle.useUserBuffer()`, as net does once a handle exists.
  * - A flowing Readable with nothing queued emits a pushed chunk as 'data' inside push(): the cipher
  *   stream hands TLS a chunk of a shared buffer that way, and checks each push (cipher-stream.ts).
+ * - `_readableState.autoDestroy` and `_writableState.autoDestroy`: net.Socket forces both true, so a
+ *   TLS socket destroys itself, and the three streams under it, inside the 'end' emit once both of
+ *   its sides are done. The transport turns them off and destroys the sockets when core releases it.
  */
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -30,6 +33,24 @@ export function tlsStreamEnded(tls: TLSSocket): boolean {
   const ended = (tls as unknown as ReadableInternals)._readableState?.ended;
   if (typeof ended !== 'boolean') throw internalsChanged('TLSSocket _readableState.ended');
   return ended;
+}
+
+interface StreamStates {
+  _readableState?: { autoDestroy?: unknown };
+  _writableState?: { autoDestroy?: unknown };
+}
+
+/**
+ * Stops a TLS socket from destroying itself once both its sides are done: its destroy chain then
+ * queued nextTicks ahead of the promise of the read that the peer's close_notify ended (Node drains
+ * every nextTick before any promise). The transport destroys it on release, a turn later.
+ */
+export function keepUntilReleased(tls: TLSSocket): void {
+  const { _readableState: readable, _writableState: writable } = tls as unknown as StreamStates;
+  if (typeof readable?.autoDestroy !== 'boolean' || typeof writable?.autoDestroy !== 'boolean')
+    throw internalsChanged('TLSSocket _readableState.autoDestroy, _writableState.autoDestroy');
+  readable.autoDestroy = false;
+  writable.autoDestroy = false;
 }
 
 interface TlsSocketInternals {

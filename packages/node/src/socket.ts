@@ -48,10 +48,13 @@
  *   with nothing of ours waiting for the kernel, the peer's end is reported right after it settles, so
  *   core hears them in the order they happened. `peer-close.fin-after-our-shutdown`.
  * - Destroying the TLS socket, JSStreamSocket, the cipher stream and the raw socket queues a chain of
- *   nextTicks (0.05-0.2 ms under load), and Node drains every nextTick before any promise: released
- *   at once, the reader waiting for read() → null waited for all of it. The transport asks core to
- *   release it on the next turn (`releaseOnNextTurn`). core's "releases a transport that asks for it
- *   on the next turn" test, `close.waits-for-peer`, `peer-close.answers`.
+ *   nextTicks (0.05-0.2 ms under load), and Node drains every nextTick before any promise: the reader
+ *   waiting for read() → null waited for all of it, twice (TLS destroys itself inside its 'end' once
+ *   both sides are done, and core released at once). TLS's autoDestroy is off (a guarded internal,
+ *   node-internals.ts), and the transport asks core to release it on the next turn
+ *   (`releaseOnNextTurn`), when it destroys the sockets. core's "releases a transport that asks for
+ *   it on the next turn" test, test/node-internals.test.ts, `close.waits-for-peer`,
+ *   `peer-close.answers`, the leak checks of every case.
  * - A write after `end()` destroys the whole socket, read half included: core refuses such
  *   writes before they reach Node. `shutdown-write.write-after-rejects`.
  * - A TLS error in the middle of a stream emits 'error' but never closes the socket: core
@@ -115,7 +118,7 @@ import type {
 } from '@closenotify/core';
 import type { CipherStream } from './cipher-stream.ts';
 import { fromNodeError } from './errors.ts';
-import { readIntoUserBuffer } from './node-internals.ts';
+import { keepUntilReleased, readIntoUserBuffer } from './node-internals.ts';
 import { sessionOf } from './session.ts';
 
 /**
@@ -179,6 +182,7 @@ export function establishNodeTransport(
     signal.addEventListener('abort', onAbort, { once: true });
     let transport: NodeTransport;
     try {
+      keepUntilReleased(tls);
       transport = NodeTransport.listen(tls, cipher, context.sink, handshake);
       cipher.observe(tls);
     } catch (error) {

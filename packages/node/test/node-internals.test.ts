@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { createServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ensurePki, type Pki } from '@closenotify/test-pki';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { duplexUnder, readIntoUserBuffer, tlsStreamEnded } from '../src/node-internals.ts';
+import { duplexUnder, keepUntilReleased, readIntoUserBuffer, tlsStreamEnded } from '../src/node-internals.ts';
 
 // Pins the Node internals the adapter's truncation verdicts and server handshakes rely on: a Node
 // that changes them fails here, and the adapter itself then fails with ERR_RUNTIME_UNSUPPORTED.
@@ -111,6 +111,25 @@ describe('Node internals @closenotify/node relies on', () => {
     stop();
   });
 
+  it('a TLS socket destroys itself once both sides are done, unless kept until released', async () => {
+    // Checked as the promise of the later of 'end' and 'finish' resumes: Node's own destroy would
+    // have run by then, inside that event's emit; the Duplex under it closes only a loop turn later.
+    const destroyedWhenBothSidesDone = async (keep: boolean) => {
+      const { tls, stop } = await tlsOverPassThrough('bye', true);
+      if (keep) keepUntilReleased(tls);
+      const emitted = (event: string) => new Promise<void>((resolve) => tls.once(event, () => resolve()));
+      const bothSidesDone = Promise.all([emitted('end'), emitted('finish')]);
+      tls.resume();
+      tls.end('hi');
+      await bothSidesDone;
+      const destroyed = tls.destroyed;
+      stop();
+      return destroyed;
+    };
+    expect(await destroyedWhenBothSidesDone(false)).toBe(true);
+    expect(await destroyedWhenBothSidesDone(true)).toBe(false);
+  });
+
   it('fails loudly, with a stable code, where the internals are missing', () => {
     const handleless = new Socket() as unknown as TLSSocket;
     expect(() => readIntoUserBuffer(handleless, { buffer: Buffer.alloc(1), callback: () => {} })).toThrow(
@@ -118,6 +137,9 @@ describe('Node internals @closenotify/node relies on', () => {
     );
     const changed = {} as TLSSocket;
     expect(() => tlsStreamEnded(changed)).toThrow(
+      expect.objectContaining({ code: 'ERR_RUNTIME_UNSUPPORTED' }),
+    );
+    expect(() => keepUntilReleased(changed)).toThrow(
       expect.objectContaining({ code: 'ERR_RUNTIME_UNSUPPORTED' }),
     );
     const noParent = { _handle: {}, destroyed: false } as unknown as TLSSocket;
